@@ -1,0 +1,36 @@
+# Two commands for a fresh Debian 12 machine with Python 3.11:
+#   make run   - set up, create the SQLite database, migrate, seed and serve on 127.0.0.1:5000
+#   make test  - set up with test tools, start PostgreSQL if present, run ruff and the tests
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+RELIEF := $(VENV)/bin/relief
+PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
+
+.PHONY: setup setup-test run test lint bench
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+setup: $(PY)
+	$(PIP) install --quiet -e .
+
+setup-test: $(PY)
+	$(PIP) install --quiet -e '.[test]'
+	./scripts/ensure-postgres
+
+run: setup
+	$(RELIEF) init-db
+	$(RELIEF) seed --if-empty
+	$(RELIEF) serve
+
+lint: setup-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: setup-test lint
+	RELIEF_TEST_PG_URL=$$(./scripts/ensure-postgres --print-url $(PG_URL)) $(VENV)/bin/pytest -q
+
+bench: setup-test
+	$(PY) -m bench

@@ -1,0 +1,243 @@
+"""Users, role grants and tokens: the only code that writes them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from relief_inventory.auth.actor import SYSTEM_USERNAME, Actor, Role
+from relief_inventory.auth.models import ApiToken, RoleGrant, User
+from relief_inventory.auth.passwords import (
+    hash_password,
+    new_token,
+    token_digest,
+    verify_password,
+)
+from relief_inventory.auth.policy import require_role
+from relief_inventory.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from relief_inventory.timeutil import utcnow
+from relief_inventory.uow import UnitOfWork
+from relief_inventory.warehouse.models import County, Depot
+
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 8
+MAX_TOKEN_DAYS = 366
+
+
+def actor_for(session: Session, user: User) -> Actor:
+    grants = session.scalars(
+        select(RoleGrant).where(RoleGrant.user_id == user.id, RoleGrant.active.is_(True))
+    ).all()
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        roles=frozenset(g.role for g in grants),
+        depot_ids=frozenset(g.depot_id for g in grants if g.depot_id is not None),
+        county_ids=frozenset(g.county_id for g in grants if g.county_id is not None),
+    )
+
+
+def user_by_name(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"用户不存在：{username}", field="username")
+    return user
+
+
+def system_actor(engine: Engine) -> Actor:
+    """The actor of set-up commands (init-db, seed); created on first use."""
+    with Session(engine) as session:
+        user = session.scalar(select(User).where(User.username == SYSTEM_USERNAME))
+        if user is not None:
+            return actor_for(session, user)
+    bootstrap = Actor(None, SYSTEM_USERNAME, frozenset({Role.ADMIN}))
+    with UnitOfWork(engine, bootstrap, reason="系统初始化") as uow:
+        user = User(username=SYSTEM_USERNAME, display_name="系统", active=True)
+        uow.session.add(user)
+        uow.session.flush()
+        uow.session.add(RoleGrant(user_id=user.id, role=Role.ADMIN))
+    with Session(engine) as session:
+        return actor_for(session, user_by_name(session, SYSTEM_USERNAME))
+
+
+def _validate_username(username: str) -> str:
+    name = (username or "").strip()
+    if not (2 <= len(name) <= 64) or not all(c.isalnum() or c in "._-" for c in name):
+        raise InvalidInput("用户名须为 2–64 位字母、数字或 . _ -", field="username")
+    return name
+
+
+def _validate_password(password: str) -> str:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"密码至少 {MIN_PASSWORD_LENGTH} 位", field="password")
+    return password
+
+
+def create_user(uow: UnitOfWork, username: str, password: str, *, display_name: str = "") -> User:
+    require_role(uow.actor, Role.ADMIN)
+    name = _validate_username(username)
+    if uow.session.scalar(select(User.id).where(User.username == name)) is not None:
+        raise Conflict(f"用户名已存在：{name}", field="username")
+    user = User(
+        username=name,
+        display_name=display_name or name,
+        password_hash=hash_password(_validate_password(password)),
+    )
+    uow.session.add(user)
+    uow.session.flush()
+    return user
+
+
+def grant_role(
+    uow: UnitOfWork,
+    username: str,
+    role: str,
+    *,
+    depot_code: str | None = None,
+    county_code: str | None = None,
+) -> RoleGrant:
+    """Keepers need a depot, requesters a county; other roles take no scope."""
+    require_role(uow.actor, Role.ADMIN)
+    if role not in Role.ALL:
+        raise InvalidInput(f"未知角色：{role}（可选：{', '.join(Role.ALL)}）", field="role")
+    user = user_by_name(uow.session, username)
+    depot_id = county_id = None
+    if role == Role.KEEPER:
+        if not depot_code:
+            raise InvalidInput("仓库保管员必须指定仓库（--depot）", field="depot")
+        depot = uow.session.scalar(select(Depot).where(Depot.code == depot_code))
+        if depot is None:
+            raise NotFound(f"仓库不存在：{depot_code}", field="depot")
+        depot_id = depot.id
+    elif role == Role.REQUESTER:
+        if not county_code:
+            raise InvalidInput("县级申请人必须指定县市（--county）", field="county")
+        county = uow.session.scalar(select(County).where(County.code == county_code))
+        if county is None:
+            raise NotFound(f"县市不存在：{county_code}", field="county")
+        county_id = county.id
+    elif depot_code or county_code:
+        raise InvalidInput(f"角色 {role} 不限定仓库或县市", field="role")
+    existing = uow.session.scalar(
+        select(RoleGrant).where(
+            RoleGrant.user_id == user.id,
+            RoleGrant.role == role,
+            RoleGrant.depot_id.is_(None) if depot_id is None else RoleGrant.depot_id == depot_id,
+            RoleGrant.county_id.is_(None)
+            if county_id is None
+            else RoleGrant.county_id == county_id,
+        )
+    )
+    if existing is not None:
+        existing.active = True
+        return existing
+    grant = RoleGrant(user_id=user.id, role=role, depot_id=depot_id, county_id=county_id)
+    uow.session.add(grant)
+    uow.session.flush()
+    return grant
+
+
+def set_active(uow: UnitOfWork, username: str, active: bool) -> User:
+    require_role(uow.actor, Role.ADMIN)
+    user = user_by_name(uow.session, username)
+    if user.username == SYSTEM_USERNAME:
+        raise InvalidInput("系统用户不可停用", field="username")
+    user.active = active
+    return user
+
+
+def change_password(uow: UnitOfWork, username: str, password: str) -> None:
+    if uow.actor.username != username:
+        require_role(uow.actor, Role.ADMIN)
+    user = user_by_name(uow.session, username)
+    user.password_hash = hash_password(_validate_password(password))
+
+
+def authenticate(engine: Engine, username: str, password: str) -> Actor:
+    """Check a password; repeated failures lock the account for a while.
+
+    The failure counter and the audit entry must survive the refusal, so they are committed
+    before ``Unauthenticated`` is raised.
+    """
+    now = utcnow()
+    outcome: Actor | str
+    with UnitOfWork(engine, Actor(None, username or "anonymous")) as uow:
+        user = uow.session.scalar(select(User).where(User.username == (username or "")))
+        if user is None or not user.active or not user.password_hash:
+            outcome = "用户名或密码错误，或账户已停用"
+            uow.record("login_failed", "security", username or "", {"reason": "unknown"})
+        elif user.locked_until is not None and user.locked_until > now:
+            outcome = "连续登录失败次数过多，账户已临时锁定，请稍后再试"
+            uow.record("login_refused_locked", "app_user", user.id, {})
+        elif not verify_password(password or "", user.password_hash):
+            user.failed_logins += 1
+            if user.failed_logins >= MAX_FAILED_LOGINS:
+                user.locked_until = now + LOCKOUT
+                user.failed_logins = 0
+                uow.record("account_locked", "app_user", user.id, {"minutes": 15})
+            uow.record("login_failed", "app_user", user.id, {})
+            outcome = "用户名或密码错误，或账户已停用"
+        else:
+            user.failed_logins = 0
+            user.locked_until = None
+            user.last_login_at = now
+            outcome = actor_for(uow.session, user)
+    if isinstance(outcome, str):
+        raise Unauthenticated(outcome)
+    return outcome
+
+
+def issue_token(uow: UnitOfWork, username: str, days: int = 90) -> tuple[ApiToken, str]:
+    """Returns the row and the token text, which is shown once and never stored."""
+    if uow.actor.username != username:
+        require_role(uow.actor, Role.ADMIN)
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_TOKEN_DAYS:
+        raise InvalidInput(f"有效天数须为 1–{MAX_TOKEN_DAYS} 的整数", field="days")
+    user = user_by_name(uow.session, username)
+    if not user.active:
+        raise Conflict("用户已停用，不能签发令牌", field="username")
+    text = new_token()
+    token = ApiToken(
+        user_id=user.id,
+        token_hash=token_digest(text),
+        prefix=text[:12],
+        expires_at=utcnow() + timedelta(days=days),
+    )
+    uow.session.add(token)
+    uow.session.flush()
+    return token, text
+
+
+def revoke_token(uow: UnitOfWork, prefix_or_id: str) -> ApiToken:
+    token = uow.session.scalar(
+        select(ApiToken).where(
+            (ApiToken.prefix == prefix_or_id)
+            | (ApiToken.id == (int(prefix_or_id) if prefix_or_id.isdigit() else -1))
+        )
+    )
+    if token is None:
+        raise NotFound("令牌不存在", field="token")
+    owner = uow.session.get(User, token.user_id)
+    if owner is None or owner.username != uow.actor.username:
+        require_role(uow.actor, Role.ADMIN)
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+    return token
+
+
+def actor_for_token(session: Session, token: str) -> Actor:
+    """Bearer authentication: unknown, expired, revoked or disabled all answer 401."""
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
+    if row is None:
+        raise Unauthenticated("令牌无效")
+    if row.revoked_at is not None:
+        raise Unauthenticated("令牌已被吊销")
+    if row.expires_at <= utcnow():
+        raise Unauthenticated("令牌已过期")
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        raise Unauthenticated("用户已停用")
+    return actor_for(session, user)

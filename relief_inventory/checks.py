@@ -1,0 +1,19 @@
+"""Every invariant ``relief check`` proves, gathered from the modules that own them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
+
+from relief_inventory.stock.check import check_quants
+
+Check = Callable[[Session], list[str]]
+
+CHECKS: dict[str, Check] = {
+    "库存余额 = 台账合计": check_quants,
+}
+
+
+def run_checks(session: Session) -> dict[str, list[str]]:
+    return {name: check(session) for name, check in CHECKS.items()}

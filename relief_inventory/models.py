@@ -1,0 +1,35 @@
+"""Imports every table so that SQLModel's metadata is complete (Alembic, checks)."""
+
+from relief_inventory.audit.models import AuditEntry
+from relief_inventory.auth.models import ApiToken, RoleGrant, User
+from relief_inventory.stock.models import (
+    Category,
+    CountLine,
+    DocumentSequence,
+    Item,
+    Lot,
+    Move,
+    Owner,
+    Quant,
+    StockDocument,
+)
+from relief_inventory.warehouse.models import County, Depot, Location
+
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "Category",
+    "CountLine",
+    "County",
+    "Depot",
+    "DocumentSequence",
+    "Item",
+    "Location",
+    "Lot",
+    "Move",
+    "Owner",
+    "Quant",
+    "RoleGrant",
+    "StockDocument",
+    "User",
+]

@@ -1,0 +1,120 @@
+"""Changing balances: every statement here is atomic and checks its own limit.
+
+On PostgreSQL the conditional UPDATEs (``WHERE on_hand - reserved >= :q``) make a racing
+writer fail cleanly instead of overselling; the CHECK constraints on the table stand behind
+them. On SQLite the unit of work already holds the write lock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from relief_inventory.errors import InsufficientStock
+from relief_inventory.stock.models import Quant
+
+
+@dataclass(frozen=True)
+class QuantKey:
+    location_id: int
+    item_id: int
+    lot_id: int
+    owner_id: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "location_id": self.location_id,
+            "item_id": self.item_id,
+            "lot_id": self.lot_id,
+            "owner_id": self.owner_id,
+        }
+
+
+def add(session: Session, key: QuantKey, quantity: int) -> None:
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(Quant).values(**key.as_dict(), on_hand=quantity, reserved=0)
+    statement = statement.on_conflict_do_update(
+        index_elements=["location_id", "item_id", "lot_id", "owner_id"],
+        set_={"on_hand": Quant.on_hand + quantity},
+    )
+    session.execute(statement)
+
+
+def _key_filter(key: QuantKey) -> tuple:
+    return (
+        Quant.location_id == key.location_id,
+        Quant.item_id == key.item_id,
+        Quant.lot_id == key.lot_id,
+        Quant.owner_id == key.owner_id,
+    )
+
+
+def remove(session: Session, key: QuantKey, quantity: int, *, field: str = "quantity") -> None:
+    """Take free (unreserved) stock off the balance, or refuse."""
+    result = session.execute(
+        update(Quant)
+        .where(*_key_filter(key), Quant.on_hand - Quant.reserved >= quantity)
+        .values(on_hand=Quant.on_hand - quantity)
+    )
+    if result.rowcount != 1:
+        free = free_quantity(session, key)
+        raise InsufficientStock(f"可用库存不足：需要 {quantity}，可用 {free}", field=field)
+
+
+def remove_any(session: Session, key: QuantKey, quantity: int, *, field: str = "quantity") -> None:
+    """Take stock off regardless of reservations only where none remain after (write-off)."""
+    result = session.execute(
+        update(Quant)
+        .where(*_key_filter(key), Quant.on_hand - quantity >= Quant.reserved)
+        .values(on_hand=Quant.on_hand - quantity)
+    )
+    if result.rowcount != 1:
+        raise InsufficientStock(f"库存不足或已被预留：需要 {quantity}", field=field)
+
+
+def reserve(session: Session, quant_id: int, quantity: int) -> bool:
+    """Reserve free stock on one quant; False when a concurrent writer took it first."""
+    result = session.execute(
+        update(Quant)
+        .where(Quant.id == quant_id, Quant.on_hand - Quant.reserved >= quantity)
+        .values(reserved=Quant.reserved + quantity)
+    )
+    return result.rowcount == 1
+
+
+def unreserve(session: Session, quant_id: int, quantity: int) -> None:
+    result = session.execute(
+        update(Quant)
+        .where(Quant.id == quant_id, Quant.reserved >= quantity)
+        .values(reserved=Quant.reserved - quantity)
+    )
+    if result.rowcount != 1:
+        raise InsufficientStock("预留数量不一致，无法释放")
+
+
+def consume_reserved(session: Session, quant_id: int, quantity: int) -> None:
+    """Dispatch: reserved stock leaves the shelf."""
+    result = session.execute(
+        update(Quant)
+        .where(Quant.id == quant_id, Quant.reserved >= quantity, Quant.on_hand >= quantity)
+        .values(on_hand=Quant.on_hand - quantity, reserved=Quant.reserved - quantity)
+    )
+    if result.rowcount != 1:
+        raise InsufficientStock("预留库存不一致，无法发运")
+
+
+def free_quantity(session: Session, key: QuantKey) -> int:
+    row = session.execute(
+        select(Quant.on_hand - Quant.reserved).where(*_key_filter(key))
+    ).scalar_one_or_none()
+    return int(row or 0)
+
+
+def on_hand(session: Session, key: QuantKey) -> int:
+    row = session.execute(select(Quant.on_hand).where(*_key_filter(key))).scalar_one_or_none()
+    return int(row or 0)
