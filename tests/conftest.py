@@ -89,3 +89,19 @@ def engine(db_url: str) -> Iterator[Engine]:
     engine = make_engine(db_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def app(db_url: str):
+    from relief_inventory.app import create_app
+    from relief_inventory.config import Settings
+
+    application = create_app(Settings.from_env(database_url=db_url))
+    application.config["TESTING"] = True
+    yield application
+    application.extensions["relief_engine"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

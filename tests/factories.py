@@ -112,8 +112,8 @@ def build_world(engine: Engine) -> World:
             auth.create_user(uow, username, PASSWORD)
             for role, depot, county in grants:
                 auth.grant_role(uow, username, role, depot_code=depot, county_code=county)
-    from sqlalchemy.orm import Session
     from sqlalchemy import select
+    from sqlalchemy.orm import Session
 
     with Session(engine) as session:
         for user in session.scalars(select(User)):
@@ -142,3 +142,10 @@ def receive_basic(world: World, quantity: int = 100, depot: str = "ZX") -> str:
             ],
         )
         return document.number
+
+
+def bearer(world: World, username: str, days: int = 1) -> dict[str, str]:
+    """Authorization header for a user of the world, with a freshly issued token."""
+    with world.uow(username) as uow:
+        _row, text = auth.issue_token(uow, username, days)
+    return {"Authorization": f"Bearer {text}"}

@@ -1,0 +1,98 @@
+"""The REST API under ``/api/v1``: flask-smorest blueprints, bearer tokens, JSON errors.
+
+Every error has one shape: ``{"code": str, "status": int, "message": str, "errors":
+{field: [message, ...]}}``. Handlers are thin: validate with a schema from ``schemas/``,
+call a service inside a unit of work, serialise the result with the same schema.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+from relief_inventory.errors import DomainError
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    500: "server_error",
+}
+
+
+def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """webargs nests errors by location and index; we name fields like the services do:
+    ``lines[0].quantity``."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            if prefix == "" and key in ("json", "query", "form", "headers", "files", "view_args"):
+                name = ""
+            elif isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+                name = f"{prefix}[{key}]"
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
+            flat.update(flatten_errors(value, name))
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        flat[prefix or "_schema"] = list(messages)
+    elif isinstance(messages, list):
+        for index, value in enumerate(messages):
+            flat.update(flatten_errors(value, f"{prefix}[{index}]"))
+    else:
+        flat[prefix or "_schema"] = [str(messages)]
+    return flat
+
+
+class ReliefApi(Api):
+    """flask-smorest's Api with our stable error shape for every HTTP and domain error."""
+
+    def _register_error_handlers(self) -> None:
+        super()._register_error_handlers()
+        self._app.register_error_handler(DomainError, self.handle_domain_error)
+
+    def handle_http_exception(self, error: HTTPException) -> tuple[dict, int, dict]:
+        status = error.code or 500
+        data = getattr(error, "data", None) or {}
+        errors = data.get("errors") or data.get("messages") or {}
+        message = data.get("message") or (
+            "请求参数不合法" if status == 422 else (error.description or error.name)
+        )
+        payload = {
+            "code": HTTP_CODES.get(status, "error"),
+            "status": status,
+            "message": message,
+            "errors": flatten_errors(errors) if errors else {},
+        }
+        return payload, status, data.get("headers", {})
+
+    def handle_domain_error(self, error: DomainError) -> tuple[dict, int]:
+        return {**error.as_dict(), "status": error.status}, error.status
+
+
+def init_api(app: Flask) -> ReliefApi:
+    app.config.update(
+        API_TITLE="楚雄州救灾物资与资金管理 API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={
+            "security": [{"bearerAuth": []}],
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+        },
+    )
+    api = ReliefApi(app)
+    from relief_inventory.api.blueprints import BLUEPRINTS
+
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint, url_prefix=f"/api/v1{blueprint.url_prefix or ''}")
+    return api

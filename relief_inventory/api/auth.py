@@ -1,0 +1,26 @@
+"""Logging in over the API: a username and password buy a bearer token."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from relief_inventory.api.common import engine
+from relief_inventory.auth import services as auth_services
+from relief_inventory.auth.actor import Actor
+from relief_inventory.uow import UnitOfWork
+from schemas.auth import LoginSchema, TokenSchema
+
+blp = Blueprint("auth", __name__, url_prefix="/auth", description="登录与令牌（无需令牌）")
+
+
+@blp.route("/token")
+class TokenIssue(MethodView):
+    @blp.arguments(LoginSchema)
+    @blp.response(201, TokenSchema)
+    def post(self, body: dict) -> dict:
+        """Exchange a username and password for a bearer token (shown once)."""
+        who: Actor = auth_services.authenticate(engine(), body["username"], body["password"])
+        with UnitOfWork(engine(), who, reason="API 登录签发令牌") as uow:
+            row, text = auth_services.issue_token(uow, who.username, body.get("days", 1))
+        return {"token": text, "prefix": row.prefix, "expires_at": row.expires_at}

@@ -1,0 +1,25 @@
+"""Flask application factory: the REST API now, the back office and reports as they land."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from relief_inventory.config import Settings
+from relief_inventory.db import engine_for
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        JSON_AS_ASCII=False,
+        RELIEF_SETTINGS=settings,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["relief_engine"] = engine_for(settings.database_url)
+
+    from relief_inventory.api import init_api
+
+    init_api(app)
+    return app

@@ -1,0 +1,53 @@
+"""The ``relief`` command line: thin adapters, every write goes through the services.
+
+Each module's commands live in their own file here and register on ``main``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from sqlalchemy import Engine
+
+from relief_inventory.auth.services import system_actor
+from relief_inventory.config import Settings
+from relief_inventory.db import engine_for
+from relief_inventory.errors import DomainError
+from relief_inventory.uow import UnitOfWork
+
+
+def current_engine() -> Engine:
+    return engine_for(Settings.from_env().database_url)
+
+
+def admin_uow(reason: str | None = None) -> UnitOfWork:
+    """Administrative commands act as the ``system`` user (shell access is the credential)."""
+    engine = current_engine()
+    return UnitOfWork(engine, system_actor(engine), reason=reason)
+
+
+def fail(error: DomainError) -> None:
+    where = f"（{error.field}）" if error.field else ""
+    click.echo(f"错误{where}：{error.message}", err=True)
+    sys.exit(2)
+
+
+class DomainAwareGroup(click.Group):
+    """Turns domain refusals into a message and exit status 2 instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except DomainError as error:
+            fail(error)
+            return None
+
+
+@click.group(cls=DomainAwareGroup)
+def main() -> None:
+    """Relief-material inventory and relief-fund disbursement (楚雄州救灾物资与资金管理)."""
+
+
+# Command modules register themselves on ``main`` when imported.
+from relief_inventory.cli import audit, core, users  # noqa: E402, F401
