@@ -12,6 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+os.environ.setdefault("RELIEF_SCRYPT_N", "1024")  # before the password module is imported
+
 from sqlalchemy import Engine, text
 
 from relief_inventory.bootstrap import init_database
