@@ -11,9 +11,10 @@ from typing import Any
 
 from flask import Flask
 from flask_smorest import Api
+from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
-from relief_inventory.errors import DomainError
+from relief_inventory.errors import Conflict, DomainError, InvalidInput
 
 HTTP_CODES = {
     400: "bad_request",
@@ -37,6 +38,8 @@ def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
         for key, value in messages.items():
             if prefix == "" and key in ("json", "query", "form", "headers", "files", "view_args"):
                 name = ""
+            elif key == "_schema":  # marshmallow's key for "this whole object"
+                name = prefix
             elif isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
                 name = f"{prefix}[{key}]"
             else:
@@ -58,6 +61,8 @@ class ReliefApi(Api):
     def _register_error_handlers(self) -> None:
         super()._register_error_handlers()
         self._app.register_error_handler(DomainError, self.handle_domain_error)
+        self._app.register_error_handler(IntegrityError, self.handle_database_refusal)
+        self._app.register_error_handler(DataError, self.handle_database_refusal)
 
     def handle_http_exception(self, error: HTTPException) -> tuple[dict, int, dict]:
         status = error.code or 500
@@ -76,6 +81,15 @@ class ReliefApi(Api):
 
     def handle_domain_error(self, error: DomainError) -> tuple[dict, int]:
         return {**error.as_dict(), "status": error.status}, error.status
+
+    def handle_database_refusal(self, error: IntegrityError | DataError) -> tuple[dict, int]:
+        """Last resort: a constraint the database enforced and no check foresaw (a race for
+        the same new lot, a value a column cannot hold) is the client's 409/422, not a 500.
+        The unit of work has already rolled back."""
+        self._app.logger.warning("database refused a request: %s", error.orig)
+        if isinstance(error, IntegrityError):
+            return self.handle_domain_error(Conflict("数据与现有记录冲突，请刷新后重试"))
+        return self.handle_domain_error(InvalidInput("数据超出数据库允许的范围"))
 
 
 def init_api(app: Flask) -> ReliefApi:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from relief_inventory.api.common import engine
+from relief_inventory.api.common import ReliefBlueprint, engine
 from relief_inventory.auth import services as auth_services
 from relief_inventory.auth.actor import Actor
 from relief_inventory.uow import UnitOfWork
 from schemas.auth import LoginSchema, TokenSchema
 
-blp = Blueprint("auth", __name__, url_prefix="/auth", description="登录与令牌（无需令牌）")
+blp = ReliefBlueprint("auth", __name__, url_prefix="/auth", description="登录与令牌（无需令牌）")
 
 
 @blp.route("/token")

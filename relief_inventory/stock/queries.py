@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.orm import Session, aliased
 
-from relief_inventory.stock.models import Category, Item, Quant
-from relief_inventory.warehouse.models import Depot, Location, LocationKind
+from relief_inventory.auth.models import User
+from relief_inventory.errors import NotFound
+from relief_inventory.paging import Page, paginate
+from relief_inventory.stock.models import (
+    Category,
+    CountLine,
+    Item,
+    Lot,
+    Move,
+    Owner,
+    Quant,
+    StockDocument,
+)
+from relief_inventory.warehouse.models import County, Depot, Location, LocationKind
 
 
 def depot_item_on_hand(session: Session, depot_code: str, item_code: str) -> int:
@@ -73,3 +87,218 @@ def stock_summary(session: Session) -> StockSummary:
         categories=[(c.code, c.name) for c in categories],
         cells=cells,
     )
+
+
+# -- master data ---------------------------------------------------------------------------
+
+
+def category_rows(session: Session) -> list[RowMapping]:
+    return list(
+        session.execute(
+            select(Category.code, Category.name, Category.sort_order)
+            .where(Category.active.is_(True))
+            .order_by(Category.sort_order, Category.code)
+        ).mappings()
+    )
+
+
+def item_rows(session: Session) -> list[RowMapping]:
+    """Active items with their category, in category display order then code."""
+    return list(
+        session.execute(
+            select(
+                Item.code,
+                Item.name,
+                Item.specification,
+                Item.unit,
+                Category.code.label("category"),
+                Category.name.label("category_name"),
+                Item.unit_value,
+                Item.shelf_life_days,
+                Item.tracking,
+                Item.reusable,
+            )
+            .join(Category, Category.id == Item.category_id)
+            .where(Item.active.is_(True))
+            .order_by(Category.sort_order, Category.code, Item.code)
+        ).mappings()
+    )
+
+
+def _id_for(session: Session, model: Any, code: str, field: str, what: str) -> int:
+    """Resolve a filter's code once, so an unknown code is a 404 naming the filter."""
+    found = session.scalar(select(model.id).where(model.code == code))
+    if found is None:
+        raise NotFound(f"{what}不存在：{code}", field=field)
+    return int(found)
+
+
+# -- stock rows ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StockFilters:
+    depot: str | None = None
+    item: str | None = None
+    category: str | None = None
+    county: str | None = None  # the depots located in this county
+    include_zero: bool = False
+
+
+def stock_rows(
+    session: Session, filters: StockFilters, *, page: int = 1, per_page: int = 100
+) -> Page:
+    """Balances of the depots' shelves, one row per (depot, item, lot, owner) quant.
+
+    One joined query (plus its count); ordered by depot, category, item, lot, owner and
+    finally the quant id, which makes the order total and the pages stable.
+    """
+    statement = (
+        select(
+            Depot.code.label("depot"),
+            Depot.name.label("depot_name"),
+            Item.code.label("item"),
+            Item.name.label("item_name"),
+            Item.unit,
+            Category.code.label("category"),
+            Category.name.label("category_name"),
+            Lot.number.label("lot"),
+            Lot.expiry_date,
+            Lot.status.label("lot_status"),
+            Owner.code.label("owner"),
+            Owner.name.label("owner_name"),
+            Quant.on_hand,
+            Quant.reserved,
+            (Quant.on_hand - Quant.reserved).label("available"),
+        )
+        .select_from(Quant)
+        .join(Location, Location.id == Quant.location_id)
+        .join(Depot, Depot.id == Location.depot_id)
+        .join(Item, Item.id == Quant.item_id)
+        .join(Category, Category.id == Item.category_id)
+        .join(Lot, Lot.id == Quant.lot_id)
+        .join(Owner, Owner.id == Quant.owner_id)
+        .where(Location.kind == LocationKind.INTERNAL)
+        .order_by(Depot.code, Category.sort_order, Item.code, Lot.number, Owner.code, Quant.id)
+    )
+    for code, model, column, field, what in (
+        (filters.depot, Depot, Depot.id, "depot", "仓库"),
+        (filters.item, Item, Item.id, "item", "物资"),
+        (filters.category, Category, Category.id, "category", "类别"),
+        (filters.county, County, Depot.county_id, "county", "县市"),
+    ):
+        if code:
+            statement = statement.where(column == _id_for(session, model, code, field, what))
+    if not filters.include_zero:
+        statement = statement.where(Quant.on_hand > 0)
+    return paginate(session, statement, page, per_page)
+
+
+# -- documents -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DocumentFilters:
+    kind: str | None = None
+    state: str | None = None
+    depot: str | None = None  # documents from or to this depot
+
+
+def _document_header() -> Select[Any]:
+    depot, dest, reversed_doc = aliased(Depot), aliased(Depot), aliased(StockDocument)
+    creator, validator = aliased(User), aliased(User)
+    return (
+        select(
+            StockDocument.id,
+            StockDocument.number,
+            StockDocument.kind,
+            StockDocument.state,
+            depot.code.label("depot"),
+            depot.name.label("depot_name"),
+            dest.code.label("dest_depot"),
+            County.code.label("county"),
+            StockDocument.partner,
+            StockDocument.origin,
+            StockDocument.authority_order,
+            StockDocument.reason,
+            StockDocument.source_ref,
+            reversed_doc.number.label("reverses"),
+            creator.username.label("created_by"),
+            validator.username.label("validated_by"),
+            StockDocument.created_at,
+            StockDocument.done_at,
+        )
+        .outerjoin(depot, depot.id == StockDocument.depot_id)
+        .outerjoin(dest, dest.id == StockDocument.dest_depot_id)
+        .outerjoin(County, County.id == StockDocument.county_id)
+        .outerjoin(reversed_doc, reversed_doc.id == StockDocument.reverses_id)
+        .join(creator, creator.id == StockDocument.created_by_id)
+        .outerjoin(validator, validator.id == StockDocument.validated_by_id)
+    )
+
+
+def document_rows(
+    session: Session, filters: DocumentFilters, *, page: int = 1, per_page: int = 100
+) -> Page:
+    """Document headers, newest first (id breaks ties between equal times)."""
+    statement = _document_header().order_by(
+        StockDocument.created_at.desc(), StockDocument.id.desc()
+    )
+    if filters.kind:
+        statement = statement.where(StockDocument.kind == filters.kind)
+    if filters.state:
+        statement = statement.where(StockDocument.state == filters.state)
+    if filters.depot:
+        depot_id = _id_for(session, Depot, filters.depot, "depot", "仓库")
+        statement = statement.where(
+            or_(StockDocument.depot_id == depot_id, StockDocument.dest_depot_id == depot_id)
+        )
+    return paginate(session, statement, page, per_page)
+
+
+def document_detail(session: Session, number: str) -> dict[str, Any]:
+    """A document with its moves (and, for a stock count, what was counted), all by code."""
+    header = (
+        session.execute(_document_header().where(StockDocument.number == number)).mappings().first()
+    )
+    if header is None:
+        raise NotFound(f"单据不存在：{number}", field="document")
+    source, destination = aliased(Location), aliased(Location)
+    moves = session.execute(
+        select(
+            Item.code.label("item"),
+            Lot.number.label("lot"),
+            Owner.code.label("owner"),
+            Move.quantity,
+            source.code.label("from_location"),
+            destination.code.label("to_location"),
+            Move.state,
+            Move.done_at,
+        )
+        .join(Item, Item.id == Move.item_id)
+        .join(Lot, Lot.id == Move.lot_id)
+        .join(Owner, Owner.id == Move.owner_id)
+        .join(source, source.id == Move.from_location_id)
+        .join(destination, destination.id == Move.to_location_id)
+        .where(Move.document_id == header["id"])
+        .order_by(Move.id)
+    ).mappings()
+    counted = session.execute(
+        select(
+            Item.code.label("item"),
+            Lot.number.label("lot"),
+            Owner.code.label("owner"),
+            CountLine.system_quantity,
+            CountLine.counted_quantity,
+        )
+        .join(Item, Item.id == CountLine.item_id)
+        .join(Lot, Lot.id == CountLine.lot_id)
+        .join(Owner, Owner.id == CountLine.owner_id)
+        .where(CountLine.document_id == header["id"])
+        .order_by(CountLine.id)
+    ).mappings()
+    return {
+        **header,
+        "moves": list(moves),
+        "count_lines": list(counted),
+    }

@@ -1,0 +1,261 @@
+"""Stock balances, documents and the ledger operations over HTTP.
+
+Every operation is one service call in one unit of work; the answer is the resulting
+document read back with its moves, by code. Role, depot scope and segregation of duties
+are the services' business (auth/policy.py), so the API cannot bypass them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask.views import MethodView
+
+from relief_inventory.api.common import protected_blueprint, read_session, write
+from relief_inventory.errors import NotFound
+from relief_inventory.funds import services as funds
+from relief_inventory.stock import queries
+from relief_inventory.stock import services as stock
+from relief_inventory.stock.models import DocKind, StockDocument
+from relief_inventory.stock.queries import DocumentFilters, StockFilters
+from schemas.common import path_text
+from schemas.stock import (
+    CountSchema,
+    DocumentPageSchema,
+    DocumentQuerySchema,
+    DocumentSchema,
+    IssueSchema,
+    LotSchema,
+    LotStatusSchema,
+    ReasonSchema,
+    ReceiptSchema,
+    RotationSchema,
+    ScrapSchema,
+    StockPageSchema,
+    StockQuerySchema,
+    StockSummarySchema,
+    TransferSchema,
+)
+
+blp = protected_blueprint("stock", __name__, "", "库存余额、单据与出入库操作")
+
+NUMBER = 32  # StockDocument.number
+
+
+def _detail(number: str) -> dict[str, Any]:
+    with read_session() as session:
+        return queries.document_detail(session, number)
+
+
+def _run(operation: Callable[..., StockDocument], *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """One stock operation in its own unit of work, answered with the resulting document."""
+    with write(kwargs.get("reason") or None) as uow:
+        number = operation(uow, *args, **kwargs).number
+    return _detail(number)
+
+
+def _number(value: str) -> str:
+    return path_text(value, "document", NUMBER)
+
+
+def _approve(number: str, kind: str) -> dict[str, Any]:
+    """Approve a draft of the kind the URL names (a count is not approved as a write-off)."""
+    number = _number(number)
+    with write() as uow:
+        if stock.document_by_number(uow.session, number).kind != kind:
+            raise NotFound(f"{DocKind.LABELS[kind]}不存在：{number}", field="document")
+        stock.approve(uow, number)
+    return _detail(number)
+
+
+# -- reading -------------------------------------------------------------------------------
+
+
+@blp.route("/stock")
+class Stock(MethodView):
+    @blp.arguments(StockQuerySchema, location="query")
+    @blp.response(200, StockPageSchema)
+    def get(self, args: dict) -> Any:
+        """Balances per depot, item, lot and owner: on hand, reserved, available.
+
+        Filters take codes; ``county`` means the depots located in that county. Rows with
+        nothing on hand are left out unless ``include_zero=true``.
+        """
+        page, per_page = args.pop("page"), args.pop("per_page")
+        with read_session() as session:
+            return queries.stock_rows(session, StockFilters(**args), page=page, per_page=per_page)
+
+
+@blp.route("/stock/summary")
+class Summary(MethodView):
+    @blp.response(200, StockSummarySchema)
+    def get(self) -> dict:
+        """Pieces on hand per depot and category, with row and column totals."""
+        with read_session() as session:
+            summary = queries.stock_summary(session)
+        categories = [code for code, _ in summary.categories]
+        return {
+            "depots": [{"code": c, "name": n} for c, n in summary.depots],
+            "categories": [{"code": c, "name": n} for c, n in summary.categories],
+            "rows": [
+                {
+                    "depot": depot,
+                    "depot_name": name,
+                    "cells": {c: summary.cell(depot, c) for c in categories},
+                    "total": summary.depot_total(depot),
+                }
+                for depot, name in summary.depots
+            ],
+            "totals": {
+                "categories": {c: summary.category_total(c) for c in categories},
+                "total": summary.total,
+            },
+        }
+
+
+@blp.route("/documents")
+class Documents(MethodView):
+    @blp.arguments(DocumentQuerySchema, location="query")
+    @blp.response(200, DocumentPageSchema)
+    def get(self, args: dict) -> Any:
+        """Document headers, newest first; filter by kind, state and depot (from or to)."""
+        page, per_page = args.pop("page"), args.pop("per_page")
+        with read_session() as session:
+            return queries.document_rows(
+                session, DocumentFilters(**args), page=page, per_page=per_page
+            )
+
+
+@blp.route("/documents/<number>")
+class Document(MethodView):
+    @blp.response(200, DocumentSchema)
+    def get(self, number: str) -> dict:
+        """One document with its moves (times in UTC and in Asia/Shanghai)."""
+        return _detail(_number(number))
+
+
+# -- operations ----------------------------------------------------------------------------
+
+
+@blp.route("/receipts")
+class Receipts(MethodView):
+    @blp.arguments(ReceiptSchema)
+    @blp.response(201, DocumentSchema)
+    def post(self, body: dict) -> dict:
+        """Receive goods into a depot (its keeper); lots are created from the lines.
+
+        With ``appropriation`` and ``amount`` the receipt is linked, in the same transaction,
+        to the relief-fund appropriation that paid for it (refused link, no receipt).
+        """
+        appropriation, amount = body.pop("appropriation"), body.pop("amount")
+        with write(body["reason"] or None) as uow:
+            number = stock.receive(uow, **body).number
+            if appropriation:
+                funds.record_purchase(uow, appropriation, number, amount)
+        return _detail(number)
+
+
+@blp.route("/transfers")
+class Transfers(MethodView):
+    @blp.arguments(TransferSchema)
+    @blp.response(201, DocumentSchema)
+    def post(self, body: dict) -> dict:
+        """Ship stock to another depot (keeper of the source); it stays in transit."""
+        return _run(stock.transfer, **body)
+
+
+@blp.route("/transfers/<number>/complete")
+class TransferComplete(MethodView):
+    @blp.response(200, DocumentSchema)
+    def post(self, number: str) -> dict:
+        """Book a transfer in at the receiving depot (its keeper)."""
+        return _run(stock.complete_transfer, _number(number))
+
+
+@blp.route("/issues")
+class Issues(MethodView):
+    @blp.arguments(IssueSchema)
+    @blp.response(201, DocumentSchema)
+    def post(self, body: dict) -> dict:
+        """Issue stock from a depot to a county (keeper of the depot)."""
+        return _run(stock.issue, **body)
+
+
+@blp.route("/scraps")
+class Scraps(MethodView):
+    @blp.arguments(ScrapSchema)
+    @blp.response(201, DocumentSchema)
+    def post(self, body: dict) -> dict:
+        """Propose a write-off (a draft; another keeper of the depot approves it)."""
+        return _run(stock.propose_scrap, **body)
+
+
+@blp.route("/scraps/<number>/approve")
+class ScrapApprove(MethodView):
+    @blp.response(200, DocumentSchema)
+    def post(self, number: str) -> dict:
+        """Approve a write-off: a keeper of the depot other than the one who entered it."""
+        return _approve(number, DocKind.SCRAP)
+
+
+@blp.route("/counts")
+class Counts(MethodView):
+    @blp.arguments(CountSchema)
+    @blp.response(201, DocumentSchema)
+    def post(self, body: dict) -> dict:
+        """Record a stock count beside the book quantities (a draft)."""
+        return _run(stock.propose_count, **body)
+
+
+@blp.route("/counts/<number>/approve")
+class CountApprove(MethodView):
+    @blp.response(200, DocumentSchema)
+    def post(self, number: str) -> dict:
+        """Approve a count (another keeper): the differences are booked."""
+        return _approve(number, DocKind.COUNT)
+
+
+@blp.route("/rotations")
+class Rotations(MethodView):
+    @blp.arguments(RotationSchema)
+    @blp.response(201, DocumentSchema)
+    def post(self, body: dict) -> dict:
+        """Rotate stock: named old lots go out and fresh lots come in, as one document."""
+        return _run(stock.rotate, **body)
+
+
+@blp.route("/documents/<number>/reverse")
+class Reverse(MethodView):
+    @blp.arguments(ReasonSchema)
+    @blp.response(201, DocumentSchema)
+    def post(self, body: dict, number: str) -> dict:
+        """Correct a done or in-transit document with a reversal document."""
+        return _run(stock.reverse, _number(number), **body)
+
+
+@blp.route("/documents/<number>/cancel")
+class Cancel(MethodView):
+    @blp.arguments(ReasonSchema)
+    @blp.response(200, DocumentSchema)
+    def post(self, body: dict, number: str) -> dict:
+        """Cancel a draft write-off or count."""
+        return _run(stock.cancel, _number(number), **body)
+
+
+@blp.route("/lots/status")
+class LotStatus(MethodView):
+    @blp.arguments(LotStatusSchema)
+    @blp.response(200, LotSchema)
+    def post(self, body: dict) -> dict:
+        """Release a lot from quarantine, or mark it damaged or expired."""
+        with write(body["reason"]) as uow:
+            lot = stock.set_lot_status(uow, **body)
+            return {
+                "item": body["item"],
+                "lot": lot.number,
+                "production_date": lot.production_date,
+                "expiry_date": lot.expiry_date,
+                "origin": lot.origin,
+                "status": lot.status,
+            }
