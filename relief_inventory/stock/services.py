@@ -197,13 +197,18 @@ def _outgoing_portions(
     authority_order: str,
     *,
     any_status: bool = False,
+    on_date: date | None = None,
 ) -> list[Portion]:
-    """Resolve an outgoing line; without a lot number, lots are taken first-expiry-first."""
+    """Resolve an outgoing line; without a lot number, lots are taken first-expiry-first.
+
+    Expiry is judged on ``on_date``, the document's business day (default today): goods
+    booked out on an earlier date were usable if their lot had not expired by then.
+    """
     session = uow.session
     item = item_by_code(session, line.get("item"), f"{field}.item")
     qty = parse.quantity(line.get("quantity"), f"{field}.quantity")
     owner = owner_by_code(session, line["owner"], f"{field}.owner") if line.get("owner") else None
-    today = local_today()
+    today = on_date or local_today()
     if line.get("lot"):
         lot = lot_by_number(session, item, line["lot"], f"{field}.lot")
         if not any_status and not lot_is_usable(lot, today):
@@ -354,7 +359,9 @@ def transfer(
     when = parse.moment(at)
     authority_order = parse.text(authority_order, "authority_order", max_length=64)
     source = depot_stock_location(session, source_depot)
-    portions = _resolve_outgoing(uow, source_depot, source, lines, authority_order)
+    portions = _resolve_outgoing(
+        uow, source_depot, source, lines, authority_order, on_date=to_local(when).date()
+    )
     document = new_document(
         uow,
         DocKind.TRANSFER,
@@ -413,7 +420,9 @@ def issue(
     when = parse.moment(at)
     authority_order = parse.text(authority_order, "authority_order", max_length=64)
     source = depot_stock_location(session, source_depot)
-    portions = _resolve_outgoing(uow, source_depot, source, lines, authority_order)
+    portions = _resolve_outgoing(
+        uow, source_depot, source, lines, authority_order, on_date=to_local(when).date()
+    )
     document = new_document(
         uow,
         DocKind.ISSUE,
@@ -438,12 +447,20 @@ def _resolve_outgoing(
     authority_order: str,
     *,
     any_status: bool = False,
+    on_date: date | None = None,
 ) -> list[tuple[Portion, str]]:
     resolved = []
     for index, line in enumerate(parse.line_list(lines)):
         field = f"lines[{index}]"
         for portion in _outgoing_portions(
-            uow, depot, location, line, field, authority_order, any_status=any_status
+            uow,
+            depot,
+            location,
+            line,
+            field,
+            authority_order,
+            any_status=any_status,
+            on_date=on_date,
         ):
             resolved.append((portion, f"{field}.quantity"))
     return resolved
