@@ -6,12 +6,14 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
+from relief_inventory.allocation.check import check_reservations
 from relief_inventory.stock.check import check_quants
 
 Check = Callable[[Session], list[str]]
 
 CHECKS: dict[str, Check] = {
     "库存余额 = 台账合计": check_quants,
+    "库存预留 = 调拨预留合计": check_reservations,
 }
 
 

@@ -1,5 +1,6 @@
 """Imports every table so that SQLModel's metadata is complete (Alembic, checks)."""
 
+from relief_inventory.allocation.models import DispatchLine, DispatchRequest, Reservation
 from relief_inventory.audit.models import AuditEntry
 from relief_inventory.auth.models import ApiToken, RoleGrant, User
 from relief_inventory.stock.models import (
@@ -22,6 +23,8 @@ __all__ = [
     "CountLine",
     "County",
     "Depot",
+    "DispatchLine",
+    "DispatchRequest",
     "DocumentSequence",
     "Item",
     "Location",
@@ -29,6 +32,7 @@ __all__ = [
     "Move",
     "Owner",
     "Quant",
+    "Reservation",
     "RoleGrant",
     "StockDocument",
     "User",

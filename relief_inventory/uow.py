@@ -10,6 +10,8 @@ exists without its change.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
@@ -66,6 +68,18 @@ class UnitOfWork:
         self.head = append(self.session, self.actor.user_id, self.actor.username, self._entries())
         self.pending.clear()
         self.session.commit()
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested transaction that can fail alone (a lost race, a duplicate key): on an
+        exception its writes and the audit entries collected inside it are both undone."""
+        mark = len(self.pending)
+        try:
+            with self.session.begin_nested():
+                yield
+        except BaseException:
+            del self.pending[mark:]
+            raise
 
     # -- audit -----------------------------------------------------------------------
     def record(

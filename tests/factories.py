@@ -149,3 +149,29 @@ def bearer(world: World, username: str, days: int = 1) -> dict[str, str]:
     with world.uow(username) as uow:
         _row, text = auth.issue_token(uow, username, days)
     return {"Authorization": f"Bearer {text}"}
+
+
+def file_dispatch_request(
+    world: World,
+    lines: list[dict],
+    *,
+    county: str = "532322",
+    urgency: str = "urgent",
+    who: str = "requester_sb",
+    submit: bool = True,
+) -> str:
+    """File (and by default submit) an earthquake dispatch request; returns its number."""
+    from relief_inventory.allocation import requests as dispatch
+
+    with world.uow(who) as uow:
+        request, _created = dispatch.create(
+            uow,
+            county=county,
+            disaster_type="earthquake",
+            urgency=urgency,
+            people_affected=1200,
+            lines=lines,
+            reason="地震致房屋倒塌，群众需紧急转移安置",
+            submit=submit,
+        )
+        return request.number

@@ -1,7 +1,8 @@
 """Every API blueprint, in the order they appear in the OpenAPI document."""
 
 from relief_inventory.api.auth import blp as auth_blp
+from relief_inventory.api.dispatch import blp as dispatch_blp
 from relief_inventory.api.master import blp as master_blp
 from relief_inventory.api.stock import blp as stock_blp
 
-BLUEPRINTS = [auth_blp, master_blp, stock_blp]
+BLUEPRINTS = [auth_blp, master_blp, stock_blp, dispatch_blp]

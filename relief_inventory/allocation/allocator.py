@@ -1,0 +1,189 @@
+"""Which depots and lots serve a dispatch request. Pure: no database, no Flask.
+
+For each line, depots are tried nearest first. Distance is a parameter (road distance when
+someone supplies it; straight-line distance between coordinates by default). The prefecture
+depot is the reserve of last resort: it comes after every county depot unless it is nearer
+than all of them. Within a depot, lots leave first-expiry-first-out, skipping lots that would
+have expired by the delivery date (``stock.removal``). Only stock the request may use by
+ownership counts. Among depots at the same distance, one already serving the request goes
+first, then the one holding the most, so the goods come from as few depots as possible.
+Whatever cannot be served is returned as a shortage, never dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from itertools import groupby
+
+from relief_inventory.stock.removal import LotStock, pick_fefo, usable
+
+EARTH_RADIUS_KM = 6371.0
+TIE_PRECISION_KM = 1  # distances equal to 0.1 km count as a tie
+
+
+@dataclass(frozen=True)
+class Point:
+    lat: float
+    lon: float
+
+
+Distance = Callable[[Point, Point], float]
+
+
+def straight_line_km(a: Point, b: Point) -> float:
+    """Great-circle distance (haversine): the first measure until road distances exist."""
+    lat1, lat2 = math.radians(a.lat), math.radians(b.lat)
+    dlat, dlon = lat2 - lat1, math.radians(b.lon - a.lon)
+    h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+@dataclass(frozen=True)
+class DepotSite:
+    depot_id: int
+    code: str
+    point: Point
+    prefecture: bool
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """Free stock on one quant of a depot. ``owner_county_id`` is set for county reserves
+    only; higher-level stock (prefecture, province, centre) has None."""
+
+    depot_id: int
+    item_id: int
+    owner_county_id: int | None
+    stock: LotStock
+
+
+@dataclass(frozen=True)
+class Need:
+    line_id: int
+    item_id: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Pick:
+    line_id: int
+    depot_id: int
+    item_id: int
+    quant_id: int
+    lot_id: int
+    owner_id: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Shortage:
+    line_id: int
+    item_id: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    picks: tuple[Pick, ...]
+    shortages: tuple[Shortage, ...]
+
+    def picked(self, line_id: int) -> int:
+        return sum(p.quantity for p in self.picks if p.line_id == line_id)
+
+    @property
+    def depots(self) -> set[int]:
+        return {p.depot_id for p in self.picks}
+
+
+def may_use(owner_county_id: int | None, county_id: int, allow_other_counties: bool) -> bool:
+    """A county may use its own reserve and every higher level's (the dispatcher's approval
+    is that level's dispatch order); other counties' reserves only when the dispatcher
+    explicitly allows it."""
+    return owner_county_id is None or owner_county_id == county_id or allow_other_counties
+
+
+def depot_tiers(
+    sites: Iterable[DepotSite], destination: Point, distance: Distance = straight_line_km
+) -> list[list[DepotSite]]:
+    """Depots in the order they are tried, grouped where they tie."""
+    measured = [(round(distance(s.point, destination), TIE_PRECISION_KM), s) for s in sites]
+    county_distances = [d for d, s in measured if not s.prefecture]
+    nearest_county = min(county_distances, default=math.inf)
+
+    def key(entry: tuple[float, DepotSite]) -> tuple[bool, float]:
+        km, site = entry
+        return (site.prefecture and km >= nearest_county, km)
+
+    ordered = sorted(measured, key=lambda e: (*key(e), e[1].code))
+    return [[s for _, s in group] for _, group in groupby(ordered, key=key)]
+
+
+def allocate(
+    needs: Sequence[Need],
+    *,
+    county_id: int,
+    destination: Point,
+    sites: Iterable[DepotSite],
+    candidates: Iterable[Candidate],
+    delivery_date: date,
+    allow_other_counties: bool = False,
+    distance: Distance = straight_line_km,
+) -> Plan:
+    tiers = depot_tiers(sites, destination, distance)
+    shelves: dict[tuple[int, int], list[LotStock]] = defaultdict(list)
+    free: dict[int, int] = {}
+    for c in candidates:
+        if may_use(c.owner_county_id, county_id, allow_other_counties) and usable(
+            c.stock, delivery_date
+        ):
+            shelves[(c.depot_id, c.item_id)].append(c.stock)
+            free[c.stock.quant_id] = c.stock.available
+
+    def on_shelf(depot_id: int, item_id: int) -> list[LotStock]:
+        return [
+            replace(s, available=free[s.quant_id])
+            for s in shelves.get((depot_id, item_id), ())
+            if free[s.quant_id] > 0
+        ]
+
+    picks: list[Pick] = []
+    shortages: list[Shortage] = []
+    used: set[int] = set()
+    for need in needs:
+        missing = need.quantity
+        for tier in tiers:
+            if missing == 0:
+                break
+            holding = {
+                s.depot_id: sum(x.available for x in on_shelf(s.depot_id, need.item_id))
+                for s in tier
+            }
+            for site in sorted(
+                tier, key=lambda s: (s.depot_id not in used, -holding[s.depot_id], s.code)
+            ):
+                if missing == 0:
+                    break
+                taken, missing = pick_fefo(
+                    on_shelf(site.depot_id, need.item_id), missing, delivery_date
+                )
+                for stock, quantity in taken:
+                    free[stock.quant_id] -= quantity
+                    used.add(site.depot_id)
+                    picks.append(
+                        Pick(
+                            need.line_id,
+                            site.depot_id,
+                            need.item_id,
+                            stock.quant_id,
+                            stock.lot_id,
+                            stock.owner_id,
+                            quantity,
+                        )
+                    )
+        if missing:
+            shortages.append(Shortage(need.line_id, need.item_id, missing))
+    return Plan(tuple(picks), tuple(shortages))

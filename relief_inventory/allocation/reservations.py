@@ -1,0 +1,220 @@
+"""Turning the allocator's plan into reservations on the quants, safely under concurrency.
+
+Many dispatchers allocate at once, from several processes, against scarce stock. Each
+attempt reads the free stock, plans with the pure allocator and reserves the picks in quant
+order with ``quants.reserve`` (``UPDATE … WHERE on_hand - reserved >= :q``). When a racing
+writer got there first the update touches no row: the attempt's savepoint is rolled back
+(releasing its row locks) and the next attempt re-reads and re-plans. After a few lost races
+the quant rows are locked up front (``SELECT … FOR UPDATE`` in id order), so an allocation
+always ends: with its reservations, or with the shortage recorded. On SQLite the unit of work
+holds the database write lock, so the first attempt always wins.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from relief_inventory.allocation import allocator
+from relief_inventory.allocation.common import lines_of, reservations_of, transition
+from relief_inventory.allocation.models import (
+    DispatchRequest,
+    RequestState,
+    Reservation,
+    ReservationState,
+)
+from relief_inventory.db import is_sqlite
+from relief_inventory.errors import Conflict
+from relief_inventory.stock import quants
+from relief_inventory.stock.models import Lot, LotStatus, Owner, OwnerLevel, Quant
+from relief_inventory.stock.removal import LotStock
+from relief_inventory.timeutil import to_local
+from relief_inventory.uow import UnitOfWork
+from relief_inventory.warehouse.models import County, Depot, DepotLevel, Location, LocationKind
+
+# Goods reach any county of the prefecture within a day; lots must still be good then.
+TRANSIT_DAYS = 1
+OPTIMISTIC_ATTEMPTS = 3
+ATTEMPTS = 6
+# Deadlock, serialization failure, lock not available: the attempt is retried.
+RETRYABLE_SQLSTATES = {"40P01", "40001", "55P03"}
+
+
+class _LostRace(Exception):
+    """A racing writer reserved the stock between our read and our update."""
+
+
+def delivery_date(at: datetime) -> date:
+    return to_local(at).date() + timedelta(days=TRANSIT_DAYS)
+
+
+def depot_sites(session: Session) -> list[allocator.DepotSite]:
+    return [
+        allocator.DepotSite(
+            d.id,
+            d.code,
+            allocator.Point(float(d.lat), float(d.lon)),
+            d.level == DepotLevel.PREFECTURE,
+        )
+        for d in session.scalars(select(Depot).where(Depot.active.is_(True)))
+    ]
+
+
+def candidates(session: Session, item_ids: list[int], *, lock: bool) -> list[allocator.Candidate]:
+    """Free stock of available lots on the depots' internal locations."""
+    query = (
+        select(
+            Quant.id,
+            Quant.item_id,
+            Quant.lot_id,
+            Quant.owner_id,
+            Quant.on_hand - Quant.reserved,
+            Location.depot_id,
+            Lot.number,
+            Lot.expiry_date,
+            Owner.level,
+            Owner.county_id,
+        )
+        .join(Location, Location.id == Quant.location_id)
+        .join(Lot, Lot.id == Quant.lot_id)
+        .join(Owner, Owner.id == Quant.owner_id)
+        .where(
+            Quant.item_id.in_(item_ids),
+            Quant.on_hand > Quant.reserved,
+            Location.kind == LocationKind.INTERNAL,
+            Location.active.is_(True),
+            Lot.status == LotStatus.AVAILABLE,
+        )
+        .order_by(Quant.id)
+    )
+    if lock:
+        query = query.with_for_update(of=Quant)
+    return [
+        allocator.Candidate(
+            depot_id=row[5],
+            item_id=row[1],
+            owner_county_id=row[9] if row[8] == OwnerLevel.COUNTY else None,
+            stock=LotStock(row[0], row[2], row[6], row[3], row[7], int(row[4])),
+        )
+        for row in session.execute(query)
+    ]
+
+
+def _plan_and_reserve(
+    uow: UnitOfWork,
+    request: DispatchRequest,
+    needs: list[allocator.Need],
+    county: County,
+    at: datetime,
+    *,
+    lock: bool,
+) -> allocator.Plan:
+    session = uow.session
+    plan = allocator.allocate(
+        needs,
+        county_id=county.id,
+        destination=allocator.Point(float(county.lat), float(county.lon)),
+        sites=depot_sites(session),
+        candidates=candidates(session, sorted({n.item_id for n in needs}), lock=lock),
+        delivery_date=delivery_date(at),
+        allow_other_counties=request.allow_other_counties,
+    )
+    per_quant: dict[int, int] = defaultdict(int)
+    for pick in plan.picks:
+        per_quant[pick.quant_id] += pick.quantity
+    for quant_id in sorted(per_quant):  # one fixed order: no two allocations deadlock
+        if not quants.reserve(session, quant_id, per_quant[quant_id]):
+            raise _LostRace
+    return plan
+
+
+def _reserve_with_retries(
+    uow: UnitOfWork,
+    request: DispatchRequest,
+    needs: list[allocator.Need],
+    county: County,
+    at: datetime,
+) -> allocator.Plan:
+    sqlite = is_sqlite(uow.engine)
+    for attempt in range(ATTEMPTS):
+        try:
+            with uow.savepoint():
+                return _plan_and_reserve(
+                    uow,
+                    request,
+                    needs,
+                    county,
+                    at,
+                    lock=not sqlite and attempt >= OPTIMISTIC_ATTEMPTS,
+                )
+        except _LostRace:
+            continue
+        except DBAPIError as error:
+            if getattr(error.orig, "sqlstate", None) not in RETRYABLE_SQLSTATES:
+                raise
+    raise Conflict("库存正被其他调度员同时分配，请稍后重试", field="number")
+
+
+def allocate_request(uow: UnitOfWork, request: DispatchRequest, at: datetime) -> allocator.Plan:
+    """Reserve stock for what the lines still lack; record reservations and shortages."""
+    session = uow.session
+    lines = lines_of(session, request)
+    needs = [
+        allocator.Need(line.id, line.item_id, line.quantity - line.allocated)
+        for line in lines
+        if line.quantity > line.allocated
+    ]
+    if not needs:
+        raise Conflict("该申请的物资已全部分配", field="number")
+    county = session.get(County, request.county_id)
+    assert county is not None
+    plan = _reserve_with_retries(uow, request, needs, county, at)
+    for pick in plan.picks:
+        session.add(
+            Reservation(
+                request_id=request.id,
+                line_id=pick.line_id,
+                depot_id=pick.depot_id,
+                quant_id=pick.quant_id,
+                item_id=pick.item_id,
+                lot_id=pick.lot_id,
+                owner_id=pick.owner_id,
+                quantity=pick.quantity,
+                created_at=at,
+            )
+        )
+    shortages = {}
+    for line in lines:
+        line.allocated += plan.picked(line.id)
+        line.shortage = line.quantity - line.allocated
+        if line.shortage:
+            shortages[str(line.item_id)] = line.shortage
+    details = {"picks": len(plan.picks), "depots": len(plan.depots), "shortage": shortages}
+    if any(line.allocated for line in lines):
+        if request.state != RequestState.ALLOCATED:
+            transition(uow, request, RequestState.ALLOCATED, at, details=details)
+        else:
+            uow.record("dispatch_reallocated", "dispatch_request", request.id, details)
+    else:
+        uow.record("dispatch_allocation_short", "dispatch_request", request.id, details)
+    session.flush()
+    return plan
+
+
+def release_all(uow: UnitOfWork, request: DispatchRequest, at: datetime) -> int:
+    """Give back every reservation still held (cancelling). Returns the pieces released."""
+    session = uow.session
+    lines = {line.id: line for line in lines_of(session, request)}
+    released = 0
+    for reservation in reservations_of(session, request, ReservationState.RESERVED):
+        quants.unreserve(session, reservation.quant_id, reservation.quantity)
+        reservation.state = ReservationState.RELEASED
+        reservation.closed_at = at
+        lines[reservation.line_id].allocated -= reservation.quantity
+        released += reservation.quantity
+    session.flush()
+    return released
