@@ -7,6 +7,7 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from relief_inventory.allocation.check import check_reservations
+from relief_inventory.funds.check import check_funds
 from relief_inventory.stock.check import check_quants
 
 Check = Callable[[Session], list[str]]
@@ -14,6 +15,7 @@ Check = Callable[[Session], list[str]]
 CHECKS: dict[str, Check] = {
     "库存余额 = 台账合计": check_quants,
     "库存预留 = 调拨预留合计": check_reservations,
+    "资金：下达 ≤ 来源，拨付 ≤ 下达，冲销一致": check_funds,
 }
 
 

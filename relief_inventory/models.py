@@ -1,5 +1,6 @@
 """Imports every table so that SQLModel's metadata is complete (Alembic, checks)."""
 
+import relief_inventory.funds.models  # noqa: F401  (fund tables)
 from relief_inventory.allocation.models import DispatchLine, DispatchRequest, Reservation
 from relief_inventory.audit.models import AuditEntry
 from relief_inventory.auth.models import ApiToken, RoleGrant, User

@@ -2,7 +2,8 @@
 
 from relief_inventory.api.auth import blp as auth_blp
 from relief_inventory.api.dispatch import blp as dispatch_blp
+from relief_inventory.api.funds import blp as funds_blp
 from relief_inventory.api.master import blp as master_blp
 from relief_inventory.api.stock import blp as stock_blp
 
-BLUEPRINTS = [auth_blp, master_blp, stock_blp, dispatch_blp]
+BLUEPRINTS = [auth_blp, master_blp, stock_blp, dispatch_blp, funds_blp]
