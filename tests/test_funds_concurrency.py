@@ -1,4 +1,4 @@
-"""Concurrent approvals never overspend an appropriation.
+"""Concurrency: approvals never overspend an appropriation; racing retries never file twice.
 
 Eight processes (multiprocessing spawn, each with its own engine on the database) start at
 the same instant and each approve and pay one release. The appropriation covers only three
@@ -9,6 +9,7 @@ write lock. Either way exactly three are paid and five are refused with a clean 
 from __future__ import annotations
 
 import multiprocessing
+import threading
 from decimal import Decimal
 
 import pytest
@@ -87,3 +88,33 @@ def test_concurrent_approvals_never_exceed_the_appropriation(world, engine, db_u
         )
         assert left == 5
         assert check_funds(session) == []
+
+
+def test_racing_retries_with_one_idempotency_key_file_one_release(world, engine):
+    """Six threads send the same request with the same key at once: one release, six
+    answers naming it (PostgreSQL: the advisory lock, with the unique column behind it)."""
+    appropriation = make_appropriation(world, make_source(world))
+    barrier = threading.Barrier(6)
+    answers: list[str] = []
+
+    def retry() -> None:
+        barrier.wait(timeout=30)
+        with world.uow("requester_sb") as uow:
+            release, _replayed = funds.create_release_once(
+                uow,
+                "retry-0001",
+                appropriation=appropriation,
+                purpose="living_aid",
+                amount="300.00",
+                beneficiaries=3,
+            )
+            answers.append(release.number)
+
+    threads = [threading.Thread(target=retry) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(answers) == 6 and len(set(answers)) == 1
+    with Session(engine) as session:
+        assert session.scalar(select(func.count(FundRelease.id))) == 1
