@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import TypeVar
+
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from relief_inventory.auth.actor import Role
@@ -13,18 +15,32 @@ from relief_inventory.stock.models import Category, Item, Owner, OwnerLevel, Tra
 from relief_inventory.uow import UnitOfWork
 from relief_inventory.warehouse.models import County, Depot, DepotLevel
 
+T = TypeVar("T", Item, Owner)
+
 UNITS = ("顶", "床", "件", "套", "袋", "桶", "箱", "台", "条", "个", "张", "双", "瓶", "把")
 
 
+def _by_code(session: Session, model: type[T], code: object) -> T | None:
+    """Look a row up by its (immutable) code once per session: every line of every document
+    names its item and owner, and a unit of work may carry thousands of lines."""
+    cache = session.info.setdefault(f"{model.__name__}_by_code", {})
+    row = cache.get(str(code))
+    if row is None or not inspect(row).persistent:  # e.g. created in a rolled-back savepoint
+        row = session.scalar(select(model).where(model.code == str(code)))  # type: ignore[attr-defined]
+        if row is not None:
+            cache[str(code)] = row
+    return row
+
+
 def item_by_code(session: Session, code: object, field: str = "item") -> Item:
-    item = session.scalar(select(Item).where(Item.code == str(code)))
+    item = _by_code(session, Item, code)
     if item is None or not item.active:
         raise NotFound(f"物资不存在或已停用：{code}", field=field)
     return item
 
 
 def owner_by_code(session: Session, code: object, field: str = "owner") -> Owner:
-    owner = session.scalar(select(Owner).where(Owner.code == str(code)))
+    owner = _by_code(session, Owner, code)
     if owner is None:
         raise NotFound(f"储备权属不存在：{code}", field=field)
     return owner

@@ -55,11 +55,17 @@ def _key_filter(key: QuantKey) -> tuple:
 
 
 def remove(session: Session, key: QuantKey, quantity: int, *, field: str = "quantity") -> None:
-    """Take free (unreserved) stock off the balance, or refuse."""
+    """Take free (unreserved) stock off the balance, or refuse.
+
+    The hottest statement of the ledger: it skips the ORM's in-session synchronisation (like
+    ``add``, whose upsert never had it), so read balances with a query, not from a ``Quant``
+    object loaded earlier in the same session.
+    """
     result = session.execute(
         update(Quant)
         .where(*_key_filter(key), Quant.on_hand - Quant.reserved >= quantity)
         .values(on_hand=Quant.on_hand - quantity)
+        .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
         free = free_quantity(session, key)
