@@ -7,6 +7,7 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from relief_inventory.allocation.check import check_reservations
+from relief_inventory.audit.verify import check_audit
 from relief_inventory.funds.check import check_funds
 from relief_inventory.stock.check import check_quants
 
@@ -16,6 +17,7 @@ CHECKS: dict[str, Check] = {
     "库存余额 = 台账合计": check_quants,
     "库存预留 = 调拨预留合计": check_reservations,
     "资金：下达 ≤ 来源，拨付 ≤ 下达，冲销一致": check_funds,
+    "审计日志：哈希链完整，台账与日志一致": check_audit,
 }
 
 

@@ -2,16 +2,22 @@
 
 A model opts in with the ``@audited`` decorator. The unit of work then logs every insert
 and update of its rows, and ``relief audit verify`` replays the log and compares it with
-the rows, so an edit made behind the application's back shows up.
+the rows, so an edit made behind the application's back shows up. Statements that would
+write those tables without passing through the flush (bulk updates, raw SQL) are refused
+by a session hook installed here.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import inspect
+from sqlalchemy import Table, event, inspect
+from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.elements import TextClause
 
 from relief_inventory.audit.chain import canonical_value, mask_secret
 
@@ -63,3 +69,47 @@ def audited(
 
 def spec_for(obj: Any) -> AuditSpec | None:
     return getattr(type(obj), "__audit_spec__", None)
+
+
+class UnauditedWrite(RuntimeError):
+    """A programming error: a statement that would change audited rows behind the log."""
+
+
+# INSERT/UPDATE/DELETE (and SQLite's INSERT OR REPLACE …) followed by a table name.
+_WRITE_SQL = re.compile(
+    r"\b(?:insert(?:\s+or\s+\w+)?\s+into|update(?:\s+or\s+\w+)?|delete\s+from)\s+"
+    r"(?:[\"`]?\w+[\"`]?\.)?[\"`]?(\w+)",
+    re.IGNORECASE,
+)
+
+
+def written_tables(statement: Any) -> set[str]:
+    """The tables an INSERT, UPDATE or DELETE statement (Core, ORM or raw text) writes."""
+    if isinstance(statement, TextClause):
+        return {name.lower() for name in _WRITE_SQL.findall(statement.text)}
+    if isinstance(statement, UpdateBase):
+        table = getattr(statement, "table", None)
+        return {table.name} if isinstance(table, Table) else set()
+    return set()
+
+
+def refuse_unaudited_writes(state: ORMExecuteState) -> None:
+    """Session hook: audited tables change only through the flush of ORM objects.
+
+    The unit of work logs what a flush writes; a bulk UPDATE or DELETE (``query.delete()``,
+    Flask-Admin's fast mass delete, ``session.execute(update(Lot))``) or a raw SQL string
+    would change rows without an entry, so it is refused before it reaches the database.
+    Writes from outside the application are the database's business (triggers) and the
+    replay's (``relief audit verify``).
+    """
+    if state.is_select:
+        return
+    audited_tables = written_tables(state.statement) & AUDITED.keys()
+    if audited_tables:
+        raise UnauditedWrite(
+            f"bulk or raw-SQL write to audited table(s) {', '.join(sorted(audited_tables))} "
+            "bypasses the audit log: load the rows and change them through the session"
+        )
+
+
+event.listen(Session, "do_orm_execute", refuse_unaudited_writes)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from relief_inventory.audit.chain import GENESIS_HASH, canonical_json, entry_hash
+from relief_inventory.audit.chain import GENESIS_HASH, canonical_json, link_hash
 from relief_inventory.audit.models import AuditEntry
 from relief_inventory.timeutil import canonical_utc, utcnow
 
@@ -55,20 +55,35 @@ def append(
     rows = []
     for pending in entries:
         seq += 1
-        fields = {
-            "seq": seq,
-            "at": at_text,
-            "actor_id": actor_id,
-            "actor": actor,
-            "action": pending.action,
-            "entity_type": pending.entity_type,
-            "entity_id": pending.entity_id,
-            "changes": canonical_json(pending.changes),
-            "reason": pending.reason,
-            "prev_hash": prev_hash,
-        }
-        digest = entry_hash(fields)
-        rows.append({**fields, "at": moment, "hash": digest})
+        changes = canonical_json(pending.changes)
+        digest = link_hash(
+            seq,
+            at_text,
+            actor_id,
+            actor,
+            pending.action,
+            pending.entity_type,
+            pending.entity_id,
+            changes,
+            pending.reason,
+            prev_hash,
+        )
+        rows.append(
+            {
+                "seq": seq,
+                "at": moment,
+                "actor_id": actor_id,
+                "actor": actor,
+                "action": pending.action,
+                "entity_type": pending.entity_type,
+                "entity_id": pending.entity_id,
+                "changes": changes,
+                "reason": pending.reason,
+                "prev_hash": prev_hash,
+                "hash": digest,
+            }
+        )
         prev_hash = digest
-    session.execute(insert(AuditEntry), rows)
+    # A Core insert: the rows are final, the ORM's bulk machinery would only slow it down.
+    session.execute(AuditEntry.__table__.insert(), rows)  # type: ignore[attr-defined]
     return seq, prev_hash

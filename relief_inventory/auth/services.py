@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from functools import cache
+from typing import NoReturn
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -16,15 +19,28 @@ from relief_inventory.auth.passwords import (
     verify_password,
 )
 from relief_inventory.auth.policy import require_role
-from relief_inventory.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from relief_inventory.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+)
 from relief_inventory.timeutil import utcnow
 from relief_inventory.uow import UnitOfWork
 from relief_inventory.warehouse.models import County, Depot
 
 MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
+LOCKOUT_MINUTES = 15
+LOCKOUT = timedelta(minutes=LOCKOUT_MINUTES)
 MIN_PASSWORD_LENGTH = 8
 MAX_TOKEN_DAYS = 366
+
+
+@cache
+def _dummy_hash() -> str:
+    """Checked when the user does not exist, so that the answer takes as long."""
+    return hash_password("not-a-password")
 
 
 def actor_for(session: Session, user: User) -> Actor:
@@ -119,6 +135,16 @@ def grant_role(
         if county is None:
             raise NotFound(f"县市不存在：{county_code}", field="county")
         county_id = county.id
+        other_county = uow.session.scalar(
+            select(RoleGrant.id).where(
+                RoleGrant.user_id == user.id,
+                RoleGrant.role == Role.REQUESTER,
+                RoleGrant.active.is_(True),
+                RoleGrant.county_id != county_id,
+            )
+        )
+        if other_county is not None:
+            raise InvalidInput("县级申请人只能属于一个县市", field="county")
     elif depot_code or county_code:
         raise InvalidInput(f"角色 {role} 不限定仓库或县市", field="role")
     existing = uow.session.scalar(
@@ -154,21 +180,26 @@ def change_password(uow: UnitOfWork, username: str, password: str) -> None:
         require_role(uow.actor, Role.ADMIN)
     user = user_by_name(uow.session, username)
     user.password_hash = hash_password(_validate_password(password))
+    user.failed_logins = 0  # a new password (an admin's reset) also lifts a lockout
+    user.locked_until = None
 
 
 def authenticate(engine: Engine, username: str, password: str) -> Actor:
     """Check a password; repeated failures lock the account for a while.
 
     The failure counter and the audit entry must survive the refusal, so they are committed
-    before ``Unauthenticated`` is raised.
+    before ``Unauthenticated`` is raised. The user's row is locked while it is counted, so
+    parallel guesses cannot each see the counter below the limit.
     """
     now = utcnow()
+    name = (username or "")[:64]
     outcome: Actor | str
-    with UnitOfWork(engine, Actor(None, username or "anonymous")) as uow:
-        user = uow.session.scalar(select(User).where(User.username == (username or "")))
+    with UnitOfWork(engine, Actor(None, name or "anonymous")) as uow:
+        user = uow.session.scalar(select(User).where(User.username == name).with_for_update())
         if user is None or not user.active or not user.password_hash:
+            verify_password(password or "", _dummy_hash())  # as slow as for a real user
             outcome = "用户名或密码错误，或账户已停用"
-            uow.record("login_failed", "security", username or "", {"reason": "unknown"})
+            uow.record("login_failed", "security", name, {"reason": "unknown_or_disabled"})
         elif user.locked_until is not None and user.locked_until > now:
             outcome = "连续登录失败次数过多，账户已临时锁定，请稍后再试"
             uow.record("login_refused_locked", "app_user", user.id, {})
@@ -177,7 +208,7 @@ def authenticate(engine: Engine, username: str, password: str) -> Actor:
             if user.failed_logins >= MAX_FAILED_LOGINS:
                 user.locked_until = now + LOCKOUT
                 user.failed_logins = 0
-                uow.record("account_locked", "app_user", user.id, {"minutes": 15})
+                uow.record("account_locked", "app_user", user.id, {"minutes": LOCKOUT_MINUTES})
             uow.record("login_failed", "app_user", user.id, {})
             outcome = "用户名或密码错误，或账户已停用"
         else:
@@ -212,11 +243,10 @@ def issue_token(uow: UnitOfWork, username: str, days: int = 90) -> tuple[ApiToke
 
 
 def revoke_token(uow: UnitOfWork, prefix_or_id: str) -> ApiToken:
+    key = (prefix_or_id or "").strip()
+    as_id = int(key) if key.isdigit() and len(key) <= 9 else -1
     token = uow.session.scalar(
-        select(ApiToken).where(
-            (ApiToken.prefix == prefix_or_id)
-            | (ApiToken.id == (int(prefix_or_id) if prefix_or_id.isdigit() else -1))
-        )
+        select(ApiToken).where((ApiToken.prefix == key) | (ApiToken.id == as_id))
     )
     if token is None:
         raise NotFound("令牌不存在", field="token")
@@ -228,16 +258,41 @@ def revoke_token(uow: UnitOfWork, prefix_or_id: str) -> ApiToken:
     return token
 
 
+def check_logged(engine: Engine, actor: Actor, check: Callable[[], None]) -> None:
+    """Run a policy check for a read; a refusal is logged as a security event, exactly as
+    a refused write is (the unit of work logs the ``PermissionDenied`` leaving it)."""
+    try:
+        check()
+    except PermissionDenied:
+        with UnitOfWork(engine, actor):
+            raise
+
+
 def actor_for_token(session: Session, token: str) -> Actor:
-    """Bearer authentication: unknown, expired, revoked or disabled all answer 401."""
+    """Bearer authentication: unknown, expired, revoked or disabled all answer 401.
+
+    Using a revoked token, or any token of a disabled user, is a security event: a
+    credential that was withdrawn is being tried, so it is logged with whose it was.
+    Unknown and merely expired tokens are not logged (they name nobody, or are routine).
+    """
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
     if row is None:
         raise Unauthenticated("令牌无效")
+    user = session.get(User, row.user_id)
     if row.revoked_at is not None:
-        raise Unauthenticated("令牌已被吊销")
+        _refuse_token(session, row, user, "令牌已被吊销", "revoked")
+    if user is None or not user.active:
+        _refuse_token(session, row, user, "用户已停用", "user_disabled")
     if row.expires_at <= utcnow():
         raise Unauthenticated("令牌已过期")
-    user = session.get(User, row.user_id)
-    if user is None or not user.active:
-        raise Unauthenticated("用户已停用")
+    assert user is not None
     return actor_for(session, user)
+
+
+def _refuse_token(
+    session: Session, row: ApiToken, user: User | None, message: str, why: str
+) -> NoReturn:
+    who = Actor(row.user_id, user.username if user else f"user#{row.user_id}")
+    with UnitOfWork(session.get_bind(), who) as uow:  # type: ignore[arg-type]
+        uow.record("token_refused", "api_token", row.id, {"reason": why, "prefix": row.prefix})
+    raise Unauthenticated(message)

@@ -1,4 +1,4 @@
-"""The tamper-evident audit log: head, verify."""
+"""The tamper-evident audit log: head, verify, export."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import sys
 import click
 from sqlalchemy.orm import Session
 
+from relief_inventory.audit.queries import filters_from, iter_csv
 from relief_inventory.audit.services import chain_head
-from relief_inventory.audit.verify import verify
+from relief_inventory.audit.verify import parse_head, verify
 from relief_inventory.cli import DomainAwareGroup, current_engine, main
 
 # -- audit ---------------------------------------------------------------------------------
@@ -32,12 +33,7 @@ def audit_head() -> None:
 @click.option("--chain-only", is_flag=True, help="Skip replaying the log against the tables.")
 def audit_verify(head: str | None, chain_only: bool) -> None:
     """Walk the hash chain and replay it against the ledger; exit 1 at the first fault."""
-    expected = None
-    if head:
-        seq_text, _, digest = head.partition(":")
-        if not seq_text.isdigit() or len(digest) != 64:
-            raise click.BadParameter("须为 SEQ:HASH 形式", param_hint="--head")
-        expected = (int(seq_text), digest)
+    expected = parse_head(head, "--head") if head else None
     with Session(current_engine()) as session:
         result = verify(session, expected_head=expected, check_rows=not chain_only)
     if result.ok:
@@ -48,3 +44,25 @@ def audit_verify(head: str | None, chain_only: bool) -> None:
     for problem in result.problems:
         click.echo(problem, err=True)
     sys.exit(1)
+
+
+@audit.command("export")
+@click.option("--entity-type", default=None, help="e.g. stock_move, lot, app_user.")
+@click.option("--entity-id", default=None)
+@click.option("--actor", default=None, help="Username.")
+@click.option("--action", default=None, help="create, update, refused, login_failed, ...")
+@click.option("--since", default=None, help="Inclusive; YYYY-MM-DD or ISO time (Shanghai).")
+@click.option("--until", default=None, help="Exclusive; a bare date means through that day.")
+@click.option("-o", "--output", default="-", show_default=True, help="File, or - for stdout.")
+def audit_export(output: str, **options: str | None) -> None:
+    """Write matching entries as CSV (UTF-8, times in Asia/Shanghai with their offset)."""
+    filters = filters_from(options)
+    stream = sys.stdout.buffer if output == "-" else open(output, "wb")  # noqa: SIM115
+    try:
+        with Session(current_engine()) as session:
+            for chunk in iter_csv(session, filters):
+                stream.write(chunk.encode("utf-8"))
+    finally:
+        stream.flush()
+        if stream is not sys.stdout.buffer:
+            stream.close()

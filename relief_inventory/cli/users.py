@@ -35,10 +35,7 @@ def user_add(
     password_stdin: bool,
 ) -> None:
     """Create a user with one or more roles."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = click.prompt("密码", hide_input=True, confirmation_prompt=True)
+    password = _read_password(password_stdin)
     with admin_uow() as uow:
         auth_services.create_user(uow, username, password, display_name=display_name)
         for role in roles:
@@ -51,6 +48,23 @@ def user_add(
             else:
                 auth_services.grant_role(uow, username, role)
     click.echo(f"已创建用户 {username}（{', '.join(roles)}）")
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("密码", hide_input=True, confirmation_prompt=True)
+
+
+@user.command("password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def user_password(username: str, password_stdin: bool) -> None:
+    """Set a new password; this also lifts a lockout after repeated failed logins."""
+    password = _read_password(password_stdin)
+    with admin_uow("管理员重置密码") as uow:
+        auth_services.change_password(uow, username, password)
+    click.echo(f"已重置用户 {username} 的密码")
 
 
 @user.command("list")
