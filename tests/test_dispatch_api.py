@@ -302,3 +302,36 @@ def test_openapi_lists_the_dispatch_endpoints(client):
     paths = client.get("/api/openapi.json").json["paths"]
     for suffix in ("", "/{number}", "/{number}/approve", "/{number}/receive", "/{number}/return"):
         assert f"{BASE}{suffix}" in paths
+
+
+class _DeadlockDetected(Exception):
+    sqlstate = "40P01"
+
+
+def test_a_transition_aborted_to_break_a_deadlock_is_done_again(client, tokens, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from relief_inventory.allocation import requests as dispatch
+
+    filed = client.post(BASE, json={**FILING, "submit": False}, headers=tokens["requester_sb"])
+    number = filed.json["number"]
+    real, calls = dispatch.submit, []
+
+    def deadlocked_once(uow, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("UPDATE quant ...", {}, _DeadlockDetected())
+        return real(uow, *args, **kwargs)
+
+    monkeypatch.setattr(dispatch, "submit", deadlocked_once)
+    response = client.post(f"{BASE}/{number}/submit", headers=tokens["requester_sb"])
+    assert (response.status_code, response.json["state"], len(calls)) == (200, "submitted", 2)
+
+    def always_deadlocked(uow, *args, **kwargs):
+        raise OperationalError("UPDATE quant ...", {}, _DeadlockDetected())
+
+    monkeypatch.setattr(dispatch, "cancel", always_deadlocked)
+    response = client.post(
+        f"{BASE}/{number}/cancel", json={"reason": "撤回"}, headers=tokens["requester_sb"]
+    )
+    assert response.status_code == 409 and response.json["code"] == "conflict"

@@ -7,6 +7,7 @@ import re
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from relief_inventory.allocation.models import (
@@ -20,6 +21,13 @@ from relief_inventory.uow import UnitOfWork
 
 NUMBER_PREFIX = "DB"
 NUMBER_PATTERN = re.compile(r"DB-\d{4}-\d{6}")
+# Deadlock, serialization failure, lock not available: the database aborted the statement
+# to break a tie between transactions; doing the work again is safe.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
+
+
+def retryable(error: DBAPIError) -> bool:
+    return getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
 def request_by_number(session: Session, number: object, *, lock: bool = False) -> DispatchRequest:

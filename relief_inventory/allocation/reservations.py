@@ -1,13 +1,14 @@
 """Turning the allocator's plan into reservations on the quants, safely under concurrency.
 
 Many dispatchers allocate at once, from several processes, against scarce stock. Each
-attempt reads the free stock, plans with the pure allocator and reserves the picks in quant
-order with ``quants.reserve`` (``UPDATE … WHERE on_hand - reserved >= :q``). When a racing
-writer got there first the update touches no row: the attempt's savepoint is rolled back
+attempt reads the free stock, plans with the pure allocator and reserves all its picks with
+``quants.reserve_many``: the quant rows are locked in id order (PostgreSQL), then one
+conditional ``UPDATE … WHERE on_hand - reserved >= :q`` must touch every one of them. When a
+racing writer got there first it touches fewer: the attempt's savepoint is rolled back
 (releasing its row locks) and the next attempt re-reads and re-plans. After a few lost races
-the quant rows are locked up front (``SELECT … FOR UPDATE`` in id order), so an allocation
-always ends: with its reservations, or with the shortage recorded. On SQLite the unit of work
-holds the database write lock, so the first attempt always wins.
+every candidate row is locked before reading (``SELECT … FOR UPDATE`` in id order), so an
+allocation always ends: with its reservations, or with the shortage recorded. On SQLite the
+unit of work holds the database write lock, so the first attempt always wins.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from relief_inventory.allocation import allocator
-from relief_inventory.allocation.common import lines_of, reservations_of, transition
+from relief_inventory.allocation.common import lines_of, reservations_of, retryable, transition
 from relief_inventory.allocation.models import (
     DispatchRequest,
     RequestState,
@@ -40,8 +41,6 @@ from relief_inventory.warehouse.models import County, Depot, DepotLevel, Locatio
 TRANSIT_DAYS = 1
 OPTIMISTIC_ATTEMPTS = 3
 ATTEMPTS = 6
-# Deadlock, serialization failure, lock not available: the attempt is retried.
-RETRYABLE_SQLSTATES = {"40P01", "40001", "55P03"}
 
 
 class _LostRace(Exception):
@@ -55,12 +54,13 @@ def delivery_date(at: datetime) -> date:
 def depot_sites(session: Session) -> list[allocator.DepotSite]:
     return [
         allocator.DepotSite(
-            d.id,
-            d.code,
-            allocator.Point(float(d.lat), float(d.lon)),
-            d.level == DepotLevel.PREFECTURE,
+            depot_id, code, allocator.Point(float(lat), float(lon)), level == DepotLevel.PREFECTURE
         )
-        for d in session.scalars(select(Depot).where(Depot.active.is_(True)))
+        for depot_id, code, lat, lon, level in session.execute(
+            select(Depot.id, Depot.code, Depot.lat, Depot.lon, Depot.level).where(
+                Depot.active.is_(True)
+            )
+        )
     ]
 
 
@@ -126,9 +126,8 @@ def _plan_and_reserve(
     per_quant: dict[int, int] = defaultdict(int)
     for pick in plan.picks:
         per_quant[pick.quant_id] += pick.quantity
-    for quant_id in sorted(per_quant):  # one fixed order: no two allocations deadlock
-        if not quants.reserve(session, quant_id, per_quant[quant_id]):
-            raise _LostRace
+    if not quants.reserve_many(session, per_quant):
+        raise _LostRace
     return plan
 
 
@@ -154,7 +153,7 @@ def _reserve_with_retries(
         except _LostRace:
             continue
         except DBAPIError as error:
-            if getattr(error.orig, "sqlstate", None) not in RETRYABLE_SQLSTATES:
+            if not retryable(error):
                 raise
     raise Conflict("库存正被其他调度员同时分配，请稍后重试", field="number")
 

@@ -8,16 +8,19 @@ segregation of duties are the services' business, so the API cannot bypass them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import current_app
 from flask.views import MethodView
+from sqlalchemy.exc import DBAPIError
 
 from relief_inventory.allocation import queries, shipping
 from relief_inventory.allocation import requests as dispatch
-from relief_inventory.allocation.common import request_by_number
+from relief_inventory.allocation.common import request_by_number, retryable
 from relief_inventory.api.common import actor, protected_blueprint, read_session, write
+from relief_inventory.errors import Conflict
 from relief_inventory.stock.queries import document_detail
+from relief_inventory.uow import UnitOfWork
 from schemas.dispatch import (
     AllocateSchema,
     ApproveSchema,
@@ -33,6 +36,9 @@ from schemas.dispatch import (
 )
 from schemas.stock import DocumentSchema, ReasonSchema
 
+T = TypeVar("T")
+WRITE_ATTEMPTS = 3
+
 blp = protected_blueprint(
     "dispatch", __name__, "/dispatch-requests", "应急调拨申请：审批、分配、发运、签收、回收"
 )
@@ -43,10 +49,25 @@ def _view(number: str) -> dict[str, Any]:
         return queries.request_view(session, actor(), request_by_number(session, number))
 
 
+def _write(work: Callable[[UnitOfWork], T], reason: str | None) -> T:
+    """One unit of work, done again when the database aborted it to break a deadlock (two
+    transitions locking stock rows in opposite orders): the first try left nothing behind."""
+    attempt = 1
+    while True:
+        try:
+            with write(reason) as uow:
+                return work(uow)
+        except DBAPIError as error:
+            if not retryable(error):
+                raise
+            if attempt == WRITE_ATTEMPTS:
+                raise Conflict("数据库繁忙（并发冲突），请稍后重试") from error
+            attempt += 1
+
+
 def _act(service: Callable[..., Any], number: str, **kwargs: Any) -> dict[str, Any]:
     """One transition in its own unit of work, answered with the request read back."""
-    with write(kwargs.get("reason") or kwargs.get("note") or None) as uow:
-        service(uow, number, **kwargs)
+    _write(lambda uow: service(uow, number, **kwargs), kwargs.get("reason") or kwargs.get("note"))
     return _view(number)
 
 
@@ -72,10 +93,10 @@ class Requests(MethodView):
         With an ``Idempotency-Key`` header a retry returns the request the first call
         filed, with 200 instead of 201, and never files a second one.
         """
-        with write(body["reason"] or None) as uow:
-            request, created = dispatch.create(uow, **body, **headers)
-            number = request.number
-        return _view(number), 201 if created else 200
+        request, created = _write(
+            lambda uow: dispatch.create(uow, **body, **headers), body["reason"] or None
+        )
+        return _view(request.number), 201 if created else 200
 
 
 @blp.route("/<number>")
@@ -179,7 +200,8 @@ class Return(MethodView):
     def post(self, body: dict, number: str) -> dict:
         """Book reusable goods back in (回收), inspected into available, damaged or scrap
         (a keeper of the receiving depot). Answers with the return document."""
-        with write(body["note"] or None) as uow:
-            document = shipping.return_goods(uow, number, **body).number
+        document = _write(
+            lambda uow: shipping.return_goods(uow, number, **body), body["note"] or None
+        )
         with read_session() as session:
-            return document_detail(session, document)
+            return document_detail(session, document.number)

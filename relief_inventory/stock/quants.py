@@ -7,9 +7,10 @@ them. On SQLite the unit of work already holds the write lock.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -91,6 +92,29 @@ def reserve(session: Session, quant_id: int, quantity: int) -> bool:
         .values(reserved=Quant.reserved + quantity)
     )
     return result.rowcount == 1
+
+
+def reserve_many(session: Session, wanted: Mapping[int, int]) -> bool:
+    """Reserve on several quants ({quant id: quantity}) in two statements, all or none: False
+    when any lacks free stock (the caller rolls back to its savepoint and re-reads).
+
+    On PostgreSQL the rows are locked first in id order, so two callers never deadlock.
+    """
+    if not wanted:
+        return True
+    ids = sorted(wanted)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            select(Quant.id).where(Quant.id.in_(ids)).order_by(Quant.id).with_for_update()
+        )
+    quantity = case(wanted, value=Quant.id)
+    result = session.execute(
+        update(Quant)
+        .where(Quant.id.in_(ids), Quant.on_hand - Quant.reserved >= quantity)
+        .values(reserved=Quant.reserved + quantity)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == len(ids)
 
 
 def unreserve(session: Session, quant_id: int, quantity: int) -> None:
