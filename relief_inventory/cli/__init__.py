@@ -50,4 +50,4 @@ def main() -> None:
 
 
 # Command modules register themselves on ``main`` when imported.
-from relief_inventory.cli import audit, core, dispatch, funds, users  # noqa: E402, F401
+from relief_inventory.cli import audit, core, dispatch, funds, seed, stock, users  # noqa: E402, F401
