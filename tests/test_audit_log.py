@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC
+from decimal import Decimal
 from itertools import pairwise
 
 import pytest
@@ -17,7 +18,8 @@ from relief_inventory.audit.verify import verify
 from relief_inventory.auth import services as auth
 from relief_inventory.errors import PermissionDenied
 from relief_inventory.stock import services as stock
-from relief_inventory.stock.models import Lot, Quant, StockDocument
+from relief_inventory.stock.models import Item, Lot, Quant, StockDocument
+from relief_inventory.warehouse.models import County
 from tests.factories import build_world, receive_basic
 
 
@@ -197,3 +199,17 @@ def test_postgresql_refuses_writes_that_do_not_name_their_actor(world, engine, s
     with pytest.raises(DBAPIError) as caught:
         raw(engine, sql, actor=None)
     assert "relief.actor unset" in str(caught.value)
+
+
+def test_exact_decimals_are_logged_as_the_database_keeps_them(world, engine):
+    """Decimal("3") in a money column is read back as 3.00, 25.1 as 25.10000: the log says
+    so too, or every such row would look tampered with."""
+    with world.uow("admin") as uow:
+        county = County(code="532399", name="测试县", lat=Decimal("25.1"), lon=Decimal("101"))
+        uow.session.add(county)
+        item = uow.session.scalar(select(Item).where(Item.code == "TENT-12"))
+        item.unit_value = Decimal("3")
+    with Session(engine) as session:
+        assert verify(session).ok
+    update_entry = [e for e in log(engine) if e.entity_type == "item" and e.action == "update"]
+    assert changes(update_entry[-1])["unit_value"] == ["1450.00", "3.00"]

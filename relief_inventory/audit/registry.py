@@ -12,14 +12,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cached_property
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, event, inspect
+from sqlalchemy import Numeric, Table, event, inspect
 from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.elements import TextClause
 
 from relief_inventory.audit.chain import canonical_value, mask_secret
+from relief_inventory.money import Money
 
 T = TypeVar("T")
 
@@ -40,7 +43,28 @@ class AuditSpec:
     def logged_value(self, column: str, value: Any) -> Any:
         if column in self.mask:
             return mask_secret(value)
+        scale = self._scales.get(column)
+        if (
+            scale is not None
+            and isinstance(value, Decimal)
+            and value.is_finite()
+            and value.as_tuple().exponent > -scale  # type: ignore[operator]
+        ):
+            # Decimal("100") is stored and read back as 100.00: log it that way. Padding
+            # only, never rounding: a value with too many places is the caller's bug.
+            value = value.quantize(Decimal(1).scaleb(-scale))
         return canonical_value(value)
+
+    @cached_property
+    def _scales(self) -> dict[str, int]:
+        """Decimal places of the exact-decimal columns (money, coordinates)."""
+        scales = {}
+        for column in self.model.__table__.columns:  # type: ignore[attr-defined]
+            if isinstance(column.type, Money):
+                scales[column.key] = 2
+            elif isinstance(column.type, Numeric) and column.type.asdecimal and column.type.scale:
+                scales[column.key] = column.type.scale
+        return scales
 
     def snapshot(self, obj: Any) -> dict[str, Any]:
         return {name: self.logged_value(name, getattr(obj, name)) for name in self.columns()}
