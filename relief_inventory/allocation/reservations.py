@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -64,8 +64,14 @@ def depot_sites(session: Session) -> list[allocator.DepotSite]:
     ]
 
 
-def candidates(session: Session, item_ids: list[int], *, lock: bool) -> list[allocator.Candidate]:
-    """Free stock of available lots on the depots' internal locations."""
+def candidates(
+    session: Session, request: DispatchRequest, item_ids: list[int], on_date: date, *, lock: bool
+) -> list[allocator.Candidate]:
+    """Free stock of available lots on the depots' shelves.
+
+    The query leaves out what the allocator would refuse anyway (lots expired by the delivery
+    date, other counties' reserves unless allowed), only so that fewer rows travel.
+    """
     query = (
         select(
             Quant.id,
@@ -88,9 +94,14 @@ def candidates(session: Session, item_ids: list[int], *, lock: bool) -> list[all
             Location.kind == LocationKind.INTERNAL,
             Location.active.is_(True),
             Lot.status == LotStatus.AVAILABLE,
+            or_(Lot.expiry_date.is_(None), Lot.expiry_date >= on_date),
         )
         .order_by(Quant.id)
     )
+    if not request.allow_other_counties:
+        query = query.where(
+            or_(Owner.level != OwnerLevel.COUNTY, Owner.county_id == request.county_id)
+        )
     if lock:
         query = query.with_for_update(of=Quant)
     return [
@@ -114,13 +125,15 @@ def _plan_and_reserve(
     lock: bool,
 ) -> allocator.Plan:
     session = uow.session
+    on_date = delivery_date(at)
+    items = sorted({n.item_id for n in needs})
     plan = allocator.allocate(
         needs,
         county_id=county.id,
         destination=allocator.Point(float(county.lat), float(county.lon)),
         sites=depot_sites(session),
-        candidates=candidates(session, sorted({n.item_id for n in needs}), lock=lock),
-        delivery_date=delivery_date(at),
+        candidates=candidates(session, request, items, on_date, lock=lock),
+        delivery_date=on_date,
         allow_other_counties=request.allow_other_counties,
     )
     per_quant: dict[int, int] = defaultdict(int)
