@@ -19,7 +19,7 @@ from relief_inventory.errors import PermissionDenied
 from relief_inventory.stock import catalog
 from relief_inventory.stock import services as stock
 from relief_inventory.stock.models import DocState, StockDocument
-from tests.factories import PASSWORD, build_world, receive_basic
+from tests.factories import PASSWORD, build_world, file_dispatch_request, receive_basic
 
 TENT = [{"item": "TENT-12", "lot": "T-NEW", "quantity": 5}]
 
@@ -124,3 +124,14 @@ def test_an_admin_may_not_approve_their_own_write_off_either(world, engine):
         stock.approve(uow, number)
     with world.uow("keeper_zx") as uow:
         stock.approve(uow, number)
+
+
+def test_a_requester_files_only_for_their_own_county(world, engine):
+    lines = [{"item": "TENT-12", "quantity": 5}]
+    with pytest.raises(PermissionDenied):
+        file_dispatch_request(world, lines, county="532327")  # 永仁县, not theirs
+    assert refusals(engine)[0].actor == "requester_sb"
+    assert file_dispatch_request(world, lines, county="532322")  # 双柏县, their own
+    for who in ("keeper_zx", "auditor", "finance"):
+        with pytest.raises(PermissionDenied):
+            file_dispatch_request(world, lines, county="532322", who=who)
