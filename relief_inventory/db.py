@@ -7,12 +7,16 @@ is taken before anything is read, which is what makes check-then-write safe on S
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+T = TypeVar("T")
 
 SQLITE_BEGIN_OPTION = "sqlite_begin"
 
@@ -62,3 +66,17 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
 def engine_for(url: str) -> Engine:
     """One engine (and pool) per URL for the life of the process."""
     return make_engine(url)
+
+
+def once_per_session(session: Session, key: Hashable, load: Callable[[], T | None]) -> T | None:
+    """Memoise the lookup of a row by something that never changes (a code, the depot's main
+    location) for the life of one session: a unit of work may carry thousands of document
+    lines that each name their item, owner and depot. Misses are not remembered, and a row
+    that is no longer persistent (added in a rolled-back savepoint) is looked up again."""
+    memo = session.info.setdefault("once_per_session", {})
+    row = memo.get(key)
+    if row is None or not inspect(row).persistent:
+        row = load()
+        if row is not None:
+            memo[key] = row
+    return row

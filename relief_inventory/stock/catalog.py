@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from relief_inventory.auth.actor import Role
 from relief_inventory.auth.policy import require_role
+from relief_inventory.db import once_per_session
 from relief_inventory.errors import Conflict, InvalidInput, NotFound
 from relief_inventory.money import parse_amount
 from relief_inventory.stock.models import Category, Item, Owner, OwnerLevel, Tracking
@@ -21,15 +22,11 @@ UNITS = ("顶", "床", "件", "套", "袋", "桶", "箱", "台", "条", "个", "
 
 
 def _by_code(session: Session, model: type[T], code: object) -> T | None:
-    """Look a row up by its (immutable) code once per session: every line of every document
-    names its item and owner, and a unit of work may carry thousands of lines."""
-    cache = session.info.setdefault(f"{model.__name__}_by_code", {})
-    row = cache.get(str(code))
-    if row is None or not inspect(row).persistent:  # e.g. created in a rolled-back savepoint
-        row = session.scalar(select(model).where(model.code == str(code)))  # type: ignore[attr-defined]
-        if row is not None:
-            cache[str(code)] = row
-    return row
+    return once_per_session(
+        session,
+        (model.__name__, str(code)),
+        lambda: session.scalar(select(model).where(model.code == str(code))),  # type: ignore[attr-defined]
+    )
 
 
 def item_by_code(session: Session, code: object, field: str = "item") -> Item:

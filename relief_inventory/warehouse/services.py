@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from relief_inventory.auth.actor import Role
 from relief_inventory.auth.policy import require_role
+from relief_inventory.db import once_per_session
 from relief_inventory.errors import Conflict, InvalidInput, NotFound
 from relief_inventory.uow import UnitOfWork
 from relief_inventory.warehouse.models import County, Depot, DepotLevel, Location, LocationKind
@@ -35,14 +36,22 @@ def _coordinate(value: object, field: str, limit: int) -> Decimal:
 
 
 def county_by_code(session: Session, code: str) -> County:
-    county = session.scalar(select(County).where(County.code == code))
+    county = once_per_session(
+        session,
+        ("County", str(code)),
+        lambda: session.scalar(select(County).where(County.code == code)),
+    )
     if county is None or not county.active:
         raise NotFound(f"县市不存在或已停用：{code}", field="county")
     return county
 
 
 def depot_by_code(session: Session, code: str, field: str = "depot") -> Depot:
-    depot = session.scalar(select(Depot).where(Depot.code == code))
+    depot = once_per_session(
+        session,
+        ("Depot", str(code)),
+        lambda: session.scalar(select(Depot).where(Depot.code == code)),
+    )
     if depot is None or not depot.active:
         raise NotFound(f"仓库不存在或已停用：{code}", field=field)
     return depot
@@ -50,11 +59,15 @@ def depot_by_code(session: Session, code: str, field: str = "depot") -> Depot:
 
 def depot_stock_location(session: Session, depot: Depot) -> Location:
     """The depot's main internal location, where its stock is kept by default."""
-    location = session.scalar(
-        select(Location)
-        .where(Location.depot_id == depot.id, Location.kind == LocationKind.INTERNAL)
-        .order_by(Location.id)
-        .limit(1)
+    location = once_per_session(
+        session,
+        ("depot_stock_location", depot.id),
+        lambda: session.scalar(
+            select(Location)
+            .where(Location.depot_id == depot.id, Location.kind == LocationKind.INTERNAL)
+            .order_by(Location.id)
+            .limit(1)
+        ),
     )
     if location is None:
         raise NotFound(f"仓库 {depot.code} 没有库内库位", field="depot")
@@ -63,17 +76,25 @@ def depot_stock_location(session: Session, depot: Depot) -> Location:
 
 def virtual_location(session: Session, kind: str) -> Location:
     code, _name = VIRTUAL_LOCATIONS[kind]
-    location = session.scalar(select(Location).where(Location.code == code))
+    location = once_per_session(
+        session,
+        ("Location", code),
+        lambda: session.scalar(select(Location).where(Location.code == code)),
+    )
     if location is None:
         raise NotFound(f"虚拟库位缺失：{code}（请先运行 relief init-db）")
     return location
 
 
 def county_location(session: Session, county: County) -> Location:
-    location = session.scalar(
-        select(Location).where(
-            Location.county_id == county.id, Location.kind == LocationKind.COUNTY
-        )
+    location = once_per_session(
+        session,
+        ("county_location", county.id),
+        lambda: session.scalar(
+            select(Location).where(
+                Location.county_id == county.id, Location.kind == LocationKind.COUNTY
+            )
+        ),
     )
     if location is None:
         raise NotFound(f"县市 {county.code} 没有接收库位")
