@@ -205,7 +205,11 @@ def allocate_request(uow: UnitOfWork, request: DispatchRequest, at: datetime) ->
         line.shortage = line.quantity - line.allocated
         if line.shortage:
             shortages[str(line.item_id)] = line.shortage
-    details = {"picks": len(plan.picks), "depots": len(plan.depots), "shortage": shortages}
+    details = {
+        "picks": len(plan.picks),
+        "depots": len(plan.depots),
+        "shortage_by_item_id": shortages,
+    }
     if any(line.allocated for line in lines):
         if request.state != RequestState.ALLOCATED:
             transition(uow, request, RequestState.ALLOCATED, at, details=details)

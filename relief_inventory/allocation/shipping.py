@@ -98,7 +98,7 @@ def dispatch(
     mine = [
         r
         for r in reservations_of(session, request, ReservationState.RESERVED)
-        if (r.depot_id == depot_id if depot_id is not None else True)
+        if depot_id in (None, r.depot_id)
         and (uow.actor.is_admin or r.depot_id in uow.actor.depot_ids)
     ]
     if not mine:
@@ -235,10 +235,7 @@ def receive(
         short = line.dispatched - received - damaged
         budget = {"received": received, "damaged": damaged, "short": short}
         for pick in sorted(shipped[line.id], key=lambda r: r.id):
-            assert pick.document_id is not None
-            document = documents.get(pick.document_id) or session.get(
-                StockDocument, pick.document_id
-            )
+            document = session.get(StockDocument, pick.document_id)
             assert document is not None
             documents[pick.document_id] = document
             for outcome, quantity in _split(pick.quantity, budget):
@@ -250,7 +247,9 @@ def receive(
                     with_differences.add(document.id)
         line.received, line.damaged, line.short = received, damaged, short
         if damaged or short:
-            summary[str(line.item_id)] = {"short": short, "damaged": damaged}
+            item = session.get(Item, line.item_id)
+            assert item is not None
+            summary[item.code] = {"short": short, "damaged": damaged}
     for document in documents.values():
         if document.id in with_differences:
             document.reason = f"{document.reason}；到货差异（短少/损坏转报损）：{note}"

@@ -95,26 +95,26 @@ def reserve(session: Session, quant_id: int, quantity: int) -> bool:
 
 
 def reserve_many(session: Session, wanted: Mapping[int, int]) -> bool:
-    """Reserve on several quants ({quant id: quantity}) in two statements, all or none: False
+    """Reserve on several quants ({quant id: quantity}) in one statement, all or none: False
     when any lacks free stock (the caller rolls back to its savepoint and re-reads).
 
-    On PostgreSQL the rows are locked first in id order, so two callers never deadlock.
+    On PostgreSQL the rows are locked in id order (a ``FOR UPDATE`` sub-select the update
+    joins), so two callers never deadlock.
     """
     if not wanted:
         return True
-    ids = sorted(wanted)
+    targets = Quant.id.in_(wanted)
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            select(Quant.id).where(Quant.id.in_(ids)).order_by(Quant.id).with_for_update()
-        )
+        locked = select(Quant.id).where(targets).order_by(Quant.id).with_for_update().subquery()
+        targets = Quant.id == locked.c.id
     quantity = case(wanted, value=Quant.id)
     result = session.execute(
         update(Quant)
-        .where(Quant.id.in_(ids), Quant.on_hand - Quant.reserved >= quantity)
+        .where(targets, Quant.on_hand - Quant.reserved >= quantity)
         .values(reserved=Quant.reserved + quantity)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == len(ids)
+    return result.rowcount == len(wanted)
 
 
 def unreserve(session: Session, quant_id: int, quantity: int) -> None:
