@@ -192,9 +192,8 @@ def test_the_database_refuses_to_change_or_delete_audit_entries(world, engine, s
         " prev_hash, hash) VALUES (100000, now(), 'x', 'x', 'x', 'x', '{}', 'p', 'h')",
     ],
 )
+@pytest.mark.parametrize("db_url", ["pg"], indirect=True)  # relief.actor is PostgreSQL's
 def test_postgresql_refuses_writes_that_do_not_name_their_actor(world, engine, sql):
-    if engine.dialect.name != "postgresql":
-        pytest.skip("relief.actor is a PostgreSQL session setting")
     receive_basic(world, 5)
     with pytest.raises(DBAPIError) as caught:
         raw(engine, sql, actor=None)

@@ -382,8 +382,12 @@ def _canonical_or_marker(value: Any) -> Any:
 
 
 def check_audit(session: Session) -> list[str]:
-    """For ``relief check``: the chain is intact and every audited row matches the log."""
-    return verify(session).problems
+    """For ``relief check``: the chain is intact and every audited row matches the log.
+
+    In a session of its own, so that it reads one snapshot even if the checks before it
+    have already started a transaction on ``session``."""
+    with Session(session.get_bind()) as own:
+        return verify(own).problems
 
 
 def _flag(result: Verification, message: str) -> None:
