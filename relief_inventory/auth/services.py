@@ -192,10 +192,11 @@ def authenticate(engine: Engine, username: str, password: str) -> Actor:
     parallel guesses cannot each see the counter below the limit.
     """
     now = utcnow()
-    name = (username or "")[:64]
+    name = (username or "")[:64]  # as logged: the audit columns hold 64 characters
     outcome: Actor | str
     with UnitOfWork(engine, Actor(None, name or "anonymous")) as uow:
-        user = uow.session.scalar(select(User).where(User.username == name).with_for_update())
+        query = select(User).where(User.username == (username or ""))
+        user = uow.session.scalar(query.with_for_update())
         if user is None or not user.active or not user.password_hash:
             verify_password(password or "", _dummy_hash())  # as slow as for a real user
             outcome = "用户名或密码错误，或账户已停用"
