@@ -55,10 +55,15 @@ def _by_sql(engine: Engine) -> dict[tuple[str, str], int]:
 
 
 def _progress(scale: int) -> Any:
+    """A progress line on stderr, updated every 5 %."""
+    shown = [-1]
+
     def show(done: int, total: int) -> None:
-        print(f"\r  seeding scale {scale}: {done}/{total} documents", end="", file=sys.stderr)
-        if done == total:
-            print(file=sys.stderr)
+        percent = 100 * done // max(total, 1)
+        if percent >= shown[0] + 5 or (done == total and shown[0] < 100):
+            shown[0] = percent
+            end = "\n" if done == total else ""
+            print(f"\r  seeding scale {scale}: {percent}%", end=end, file=sys.stderr, flush=True)
 
     return show
 

@@ -46,7 +46,7 @@ from seed.plan import YEAR, plan_replica
 from seed.reference import Reference, UserRow, load_reference
 
 DEFAULT_SEED = 2024
-# The facts of FACTS.md that the seeded prefecture (scale 1) shows.
+# FACTS.md: 8,496 pieces of quilts and (cotton) clothing were issued to the counties in 2024.
 WINTER_RELIEF_CATEGORIES = ("QUILT", "CLOTH")
 
 Seeder = Callable[[Engine, random.Random, int], None]
@@ -74,7 +74,8 @@ class SeedReport:
     moves: int
     on_hand: int  # pieces on the depots' shelves
     winter_relief_issued: int  # quilts and clothing issued to counties in 2024
-    users: tuple[UserRow, ...]
+    users: tuple[UserRow, ...]  # the demo users, with their demo passwords
+    other_users: tuple[str, ...]  # users the extra seeders created
 
 
 # -- empty, reset --------------------------------------------------------------------------------
@@ -261,4 +262,14 @@ def _report(
             on_hand=shelf_total(session),
             winter_relief_issued=issued_to_counties(session, WINTER_RELIEF_CATEGORIES, YEAR),
             users=reference.users,
+            other_users=tuple(
+                session.scalars(
+                    select(User.username)
+                    .where(
+                        User.username.not_in([u.username for u in reference.users]),
+                        User.username != SYSTEM_USERNAME,
+                    )
+                    .order_by(User.username)
+                )
+            ),
         )

@@ -65,6 +65,7 @@ def seed(reset: bool, if_empty: bool, random_seed: int, scale: int, quiet: bool)
     init_database(engine)
     if reset:
         reset_database(engine)
+        click.echo("已删除全部数据并重建数据库结构", err=True)
     elif not database_is_empty(engine):
         if if_empty:
             click.echo("数据库已有数据，跳过演示数据（如需重建：relief seed --reset）")
@@ -97,8 +98,13 @@ def describe(report: SeedReport) -> str:
         ["用户名", "密码", "角色"],
         [[u.username, u.password, u.roles_text] for u in report.users],
     )
+    others = (
+        f"\n其他模块创建的演示用户（密码见各模块说明）：{'、'.join(report.other_users)}"
+        if report.other_users
+        else ""
+    )
     return (
         f"演示数据已写入（随机种子 {report.random_seed}，规模 {report.scale}，"
         f"用时 {report.seconds:.1f} 秒）\n\n{facts}\n\n"
-        f"演示账户（仅供演示，请勿用于生产）：\n{logins}"
+        f"演示账户（仅供演示，请勿用于生产）：\n{logins}{others}"
     )
