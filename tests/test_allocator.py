@@ -114,8 +114,15 @@ def test_nearest_depot_serves_first_then_the_next():
 
 
 def test_prefecture_depot_is_the_reserve_of_last_resort():
+    # 双柏's own depot holds some: the far county depot 永仁 serves before the prefecture's
+    plan = run([Need(1, 1, 50)], [stock(11, 10), stock(10, 100), stock(13, 30)])
+    assert depot_quantities(plan) == {11: 10, 13: 30, 10: 10}
+    assert [p.depot_id for p in plan.picks] == [11, 13, 10]
+
+
+def test_prefecture_depot_first_when_nearer_than_every_county_depot_holding_the_item():
     plan = run([Need(1, 1, 50)], [stock(10, 100), stock(13, 30)])
-    assert depot_quantities(plan) == {13: 30, 10: 20}
+    assert depot_quantities(plan) == {10: 50}
 
 
 def test_first_expiry_first_out_within_a_depot_and_expired_lots_skipped():
@@ -135,7 +142,7 @@ def test_other_counties_reserves_only_when_allowed():
     assert depot_quantities(plan) == {13: 5, 10: 5}
     assert plan.shortages[0].quantity == 10
     allowed = run([Need(1, 1, 20)], [theirs, ours, prefecture], allow_other_counties=True)
-    assert depot_quantities(allowed) == {12: 20}
+    assert depot_quantities(allowed) == {10: 5, 12: 15}  # 牟定 before far 永仁
 
 
 def test_may_use_rule():
@@ -220,41 +227,44 @@ def test_properties(scenario):
     plan = run(needs, candidates, allow_other_counties=allow_others)
     by_quant = {c.stock.quant_id: c for c in candidates}
     delivery = TODAY + timedelta(days=1)
+
+    def serves(c: Candidate, item_id: int) -> bool:
+        """Stock of this item the request may use and that is still good on delivery."""
+        return (
+            c.item_id == item_id
+            and may_use(c.owner_county_id, HOME, allow_others)
+            and (c.stock.expiry_date is None or c.stock.expiry_date >= delivery)
+        )
+
     taken: dict[int, int] = defaultdict(int)
     for pick in plan.picks:
         source = by_quant[pick.quant_id]
         taken[pick.quant_id] += pick.quantity
-        assert pick.quantity > 0
-        assert source.item_id == pick.item_id and source.depot_id == pick.depot_id
-        assert source.stock.expiry_date is None or source.stock.expiry_date >= delivery
-        assert may_use(source.owner_county_id, HOME, allow_others)
+        assert pick.quantity > 0 and source.depot_id == pick.depot_id
+        assert serves(source, pick.item_id)
     for quant_id, quantity in taken.items():
         assert quantity <= by_quant[quant_id].stock.available  # never over-picked
     shortages = {s.line_id: s.quantity for s in plan.shortages}
     for need in needs:
         assert plan.picked(need.line_id) + shortages.get(need.line_id, 0) == need.quantity
+        left = {
+            c.stock.quant_id: c.stock.available - taken.get(c.stock.quant_id, 0)
+            for c in candidates
+            if serves(c, need.item_id)
+        }
         if need.line_id in shortages:  # short only when every usable piece was taken
-            usable_left = sum(
-                c.stock.available - taken.get(c.stock.quant_id, 0)
-                for c in candidates
-                if c.item_id == need.item_id
-                and may_use(c.owner_county_id, HOME, allow_others)
-                and (c.stock.expiry_date is None or c.stock.expiry_date >= delivery)
-            )
-            assert usable_left == 0
-    # nearest first: a line only reaches a farther tier when nearer tiers are exhausted
-    order = {
-        s.depot_id: rank for rank, tier in enumerate(depot_tiers(SITES, SHUANGBAI)) for s in tier
-    }
-    for need in needs:
-        used = [order[p.depot_id] for p in plan.picks if p.line_id == need.line_id]
-        if used:
-            for c in candidates:
-                nearer = order[c.depot_id] < max(used)
-                if (
-                    nearer
-                    and c.item_id == need.item_id
-                    and may_use(c.owner_county_id, HOME, allow_others)
-                    and (c.stock.expiry_date is None or c.stock.expiry_date >= delivery)
-                ):
-                    assert taken.get(c.stock.quant_id, 0) == c.stock.available
+            assert sum(left.values()) == 0
+        # nearest first: a farther tier (of the depots holding what the line may use) only
+        # once the nearer tiers are exhausted
+        holding = [
+            s
+            for s in SITES
+            if any(serves(c, need.item_id) and c.depot_id == s.depot_id for c in candidates)
+        ]
+        rank = {
+            s.depot_id: r for r, tier in enumerate(depot_tiers(holding, SHUANGBAI)) for s in tier
+        }
+        used = [rank[p.depot_id] for p in plan.picks if p.line_id == need.line_id]
+        for c in candidates:
+            if used and serves(c, need.item_id) and rank[c.depot_id] < max(used):
+                assert left[c.stock.quant_id] == 0

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import multiprocessing
 from collections import defaultdict
-from datetime import date
 from typing import Any
 
 import pytest
@@ -27,6 +26,7 @@ from relief_inventory.db import make_engine
 from relief_inventory.stock import services as stock
 from relief_inventory.stock.check import check_quants
 from relief_inventory.stock.models import Owner, Quant
+from relief_inventory.timeutil import local_today
 from relief_inventory.uow import UnitOfWork
 from relief_inventory.warehouse.models import Location
 from tests.factories import build_world, file_dispatch_request
@@ -92,7 +92,7 @@ def world(engine):
 
 def scarce_stock(world) -> None:
     """Tents and rice on several lots in three depots, far less than will be asked for."""
-    today = date.today().isoformat()
+    today = local_today().isoformat()
     for depot, keeper in (("SB", "keeper_sb"), ("ZX", "keeper_zx")):
         with world.uow(keeper) as uow:
             stock.receive(

@@ -3,7 +3,7 @@ reservations, dispatch documents, receipt with differences, emergencies, returns
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -21,7 +21,7 @@ from relief_inventory.errors import Conflict, InvalidInput, NotFound, Permission
 from relief_inventory.stock import services as stock
 from relief_inventory.stock.check import check_quants
 from relief_inventory.stock.models import DocKind, DocState, Lot, Move, Quant, StockDocument
-from relief_inventory.timeutil import utcnow
+from relief_inventory.timeutil import local_today, utcnow
 from relief_inventory.warehouse.models import Location
 from tests.factories import build_world, file_dispatch_request
 
@@ -37,7 +37,7 @@ def stock_up(world, depot: str, item: str, lot: str, quantity: int, **extra) -> 
     keeper = {"ZX": "keeper_zx", "SB": "keeper_sb", "YR": "admin"}[depot]
     line = {"item": item, "lot": lot, "quantity": quantity, **extra}
     if item == "RICE-10" and "production_date" not in extra:
-        line["production_date"] = date.today().isoformat()
+        line["production_date"] = local_today().isoformat()
     with world.uow(keeper) as uow:
         stock.receive(uow, depot=depot, lines=[line])
 
@@ -214,7 +214,7 @@ def test_other_counties_reserves_need_the_dispatchers_permission(world, engine):
 
 
 def test_expired_and_unavailable_lots_are_never_reserved(world, engine):
-    today = date.today()
+    today = local_today()  # expiry dates are Asia/Shanghai calendar days
     stock_up(world, "SB", "RICE-10", "OLD", 10, expiry_date=today.isoformat())
     stock_up(world, "SB", "RICE-10", "GOOD", 10, production_date=today.isoformat())
     number = file_dispatch_request(world, [{"item": "RICE-10", "quantity": 15}])

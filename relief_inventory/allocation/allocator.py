@@ -1,13 +1,14 @@
 """Which depots and lots serve a dispatch request. Pure: no database, no Flask.
 
-For each line, depots are tried nearest first. Distance is a parameter (road distance when
-someone supplies it; straight-line distance between coordinates by default). The prefecture
-depot is the reserve of last resort: it comes after every county depot unless it is nearer
-than all of them. Within a depot, lots leave first-expiry-first-out, skipping lots that would
-have expired by the delivery date (``stock.removal``). Only stock the request may use by
-ownership counts. Among depots at the same distance, one already serving the request goes
-first, then the one holding the most, so the goods come from as few depots as possible.
-Whatever cannot be served is returned as a shortage, never dropped.
+For each line, the depots holding stock the line may use are tried nearest first. Distance is
+a parameter (road distance when someone supplies it; straight-line distance between
+coordinates by default). The prefecture depot is the reserve of last resort: it comes after
+those county depots unless it is nearer than all of them. Within a depot, lots leave
+first-expiry-first-out, skipping lots that would have expired by the delivery date
+(``stock.removal``). Only stock the request may use by ownership counts. Among depots at the
+same distance, one already serving the request goes first, then the one holding the most, so
+the goods come from as few depots as possible. Whatever cannot be served is returned as a
+shortage, never dropped.
 """
 
 from __future__ import annotations
@@ -110,7 +111,9 @@ def depot_tiers(
     sites: Iterable[DepotSite], destination: Point, distance: Distance = straight_line_km
 ) -> list[list[DepotSite]]:
     """Depots in the order they are tried, grouped where they tie."""
-    measured = [(round(distance(s.point, destination), TIE_PRECISION_KM), s) for s in sites]
+    sites = list(sites)
+    km = {p: round(distance(p, destination), TIE_PRECISION_KM) for p in {s.point for s in sites}}
+    measured = [(km[s.point], s) for s in sites]
     county_distances = [d for d, s in measured if not s.prefecture]
     nearest_county = min(county_distances, default=math.inf)
 
@@ -133,14 +136,18 @@ def allocate(
     allow_other_counties: bool = False,
     distance: Distance = straight_line_km,
 ) -> Plan:
-    tiers = depot_tiers(sites, destination, distance)
+    by_id = {site.depot_id: site for site in sites}
     shelves: dict[tuple[int, int], list[LotStock]] = defaultdict(list)
+    holders: dict[int, set[int]] = defaultdict(set)  # item -> depots that could serve it
     free: dict[int, int] = {}
     for c in candidates:
-        if may_use(c.owner_county_id, county_id, allow_other_counties) and usable(
-            c.stock, delivery_date
+        if (
+            c.depot_id in by_id
+            and may_use(c.owner_county_id, county_id, allow_other_counties)
+            and usable(c.stock, delivery_date)
         ):
             shelves[(c.depot_id, c.item_id)].append(c.stock)
+            holders[c.item_id].add(c.depot_id)
             free[c.stock.quant_id] = c.stock.available
 
     def on_shelf(depot_id: int, item_id: int) -> list[LotStock]:
@@ -155,7 +162,8 @@ def allocate(
     used: set[int] = set()
     for need in needs:
         missing = need.quantity
-        for tier in tiers:
+        stocked = (by_id[depot_id] for depot_id in holders[need.item_id])
+        for tier in depot_tiers(stocked, destination, distance):
             if missing == 0:
                 break
             holding = {

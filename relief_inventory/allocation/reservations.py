@@ -51,14 +51,17 @@ def delivery_date(at: datetime) -> date:
     return to_local(at).date() + timedelta(days=TRANSIT_DAYS)
 
 
-def depot_sites(session: Session) -> list[allocator.DepotSite]:
+def depot_sites(session: Session, depot_ids: set[int]) -> list[allocator.DepotSite]:
+    """Where the active depots among ``depot_ids`` are, and which is the prefecture's."""
+    if not depot_ids:
+        return []
     return [
         allocator.DepotSite(
             depot_id, code, allocator.Point(float(lat), float(lon)), level == DepotLevel.PREFECTURE
         )
         for depot_id, code, lat, lon, level in session.execute(
             select(Depot.id, Depot.code, Depot.lat, Depot.lon, Depot.level).where(
-                Depot.active.is_(True)
+                Depot.id.in_(depot_ids), Depot.active.is_(True)
             )
         )
     ]
@@ -126,13 +129,13 @@ def _plan_and_reserve(
 ) -> allocator.Plan:
     session = uow.session
     on_date = delivery_date(at)
-    items = sorted({n.item_id for n in needs})
+    stock = candidates(session, request, sorted({n.item_id for n in needs}), on_date, lock=lock)
     plan = allocator.allocate(
         needs,
         county_id=county.id,
         destination=allocator.Point(float(county.lat), float(county.lon)),
-        sites=depot_sites(session),
-        candidates=candidates(session, request, items, on_date, lock=lock),
+        sites=depot_sites(session, {c.depot_id for c in stock}),
+        candidates=stock,
         delivery_date=on_date,
         allow_other_counties=request.allow_other_counties,
     )
