@@ -192,7 +192,7 @@ def test_reset_drops_everything_and_seeds_the_same_again(seeded, session):
     PostgreSQL way of dropping everything."""
     url = seeded[0]
     if not url.startswith("sqlite"):
-        pytest.skip("a second full seed on PostgreSQL adds a minute for no new code path")
+        pytest.skip("a second full seed on PostgreSQL adds half a minute for no new code path")
     before = stock_summary(session).cells
     documents = session.scalar(select(func.count()).select_from(StockDocument))
     session.close()
