@@ -121,6 +121,8 @@ def copy_database(source_url: str, target_url: str) -> None:
                             f'coalesce((SELECT max(id) FROM "{table.name}"), 0) + 1, false)'
                         )
                     )
+        with target.begin() as connection:  # fresh planner statistics, as autovacuum would
+            connection.execute(text("ANALYZE"))
     finally:
         source.dispose()
         target.dispose()

@@ -51,26 +51,10 @@ def delivery_date(at: datetime) -> date:
     return to_local(at).date() + timedelta(days=TRANSIT_DAYS)
 
 
-def depot_sites(session: Session, depot_ids: set[int]) -> list[allocator.DepotSite]:
-    """Where the active depots among ``depot_ids`` are, and which is the prefecture's."""
-    if not depot_ids:
-        return []
-    return [
-        allocator.DepotSite(
-            depot_id, code, allocator.Point(float(lat), float(lon)), level == DepotLevel.PREFECTURE
-        )
-        for depot_id, code, lat, lon, level in session.execute(
-            select(Depot.id, Depot.code, Depot.lat, Depot.lon, Depot.level).where(
-                Depot.id.in_(depot_ids), Depot.active.is_(True)
-            )
-        )
-    ]
-
-
-def candidates(
+def read_stock(
     session: Session, request: DispatchRequest, item_ids: list[int], on_date: date, *, lock: bool
-) -> list[allocator.Candidate]:
-    """Free stock of available lots on the depots' shelves.
+) -> tuple[list[allocator.Candidate], list[allocator.DepotSite]]:
+    """Free stock of available lots on active depots' shelves, and where those depots are.
 
     The query leaves out what the allocator would refuse anyway (lots expired by the delivery
     date, other counties' reserves unless allowed), only so that fewer rows travel.
@@ -82,13 +66,18 @@ def candidates(
             Quant.lot_id,
             Quant.owner_id,
             Quant.on_hand - Quant.reserved,
-            Location.depot_id,
             Lot.number,
             Lot.expiry_date,
             Owner.level,
             Owner.county_id,
+            Depot.id,
+            Depot.code,
+            Depot.lat,
+            Depot.lon,
+            Depot.level,
         )
         .join(Location, Location.id == Quant.location_id)
+        .join(Depot, Depot.id == Location.depot_id)
         .join(Lot, Lot.id == Quant.lot_id)
         .join(Owner, Owner.id == Quant.owner_id)
         .where(
@@ -96,6 +85,7 @@ def candidates(
             Quant.on_hand > Quant.reserved,
             Location.kind == LocationKind.INTERNAL,
             Location.active.is_(True),
+            Depot.active.is_(True),
             Lot.status == LotStatus.AVAILABLE,
             or_(Lot.expiry_date.is_(None), Lot.expiry_date >= on_date),
         )
@@ -107,15 +97,26 @@ def candidates(
         )
     if lock:
         query = query.with_for_update(of=Quant)
-    return [
-        allocator.Candidate(
-            depot_id=row[5],
-            item_id=row[1],
-            owner_county_id=row[9] if row[8] == OwnerLevel.COUNTY else None,
-            stock=LotStock(row[0], row[2], row[6], row[3], row[7], int(row[4])),
+    stock, sites = [], {}
+    for row in session.execute(query):
+        (quant, item, lot, owner, free, number, expiry, level, owner_county) = row[:9]
+        depot, code, lat, lon, depot_level = row[9:]
+        stock.append(
+            allocator.Candidate(
+                depot_id=depot,
+                item_id=item,
+                owner_county_id=owner_county if level == OwnerLevel.COUNTY else None,
+                stock=LotStock(quant, lot, number, owner, expiry, int(free)),
+            )
         )
-        for row in session.execute(query)
-    ]
+        if depot not in sites:
+            sites[depot] = allocator.DepotSite(
+                depot,
+                code,
+                allocator.Point(float(lat), float(lon)),
+                depot_level == DepotLevel.PREFECTURE,
+            )
+    return stock, list(sites.values())
 
 
 def _plan_and_reserve(
@@ -129,12 +130,14 @@ def _plan_and_reserve(
 ) -> allocator.Plan:
     session = uow.session
     on_date = delivery_date(at)
-    stock = candidates(session, request, sorted({n.item_id for n in needs}), on_date, lock=lock)
+    stock, sites = read_stock(
+        session, request, sorted({n.item_id for n in needs}), on_date, lock=lock
+    )
     plan = allocator.allocate(
         needs,
         county_id=county.id,
         destination=allocator.Point(float(county.lat), float(county.lon)),
-        sites=depot_sites(session, {c.depot_id for c in stock}),
+        sites=sites,
         candidates=stock,
         delivery_date=on_date,
         allow_other_counties=request.allow_other_counties,
