@@ -10,7 +10,7 @@ PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 .PHONY: setup setup-test run test lint bench
 
 $(PY):
-	python3 -m venv $(VENV)
+	python3 -m venv $(VENV) || { apt-get update -qq && apt-get install -y -qq python3-venv && python3 -m venv $(VENV); }
 	$(PIP) install --quiet --upgrade pip
 
 setup: $(PY)
