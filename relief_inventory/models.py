@@ -7,6 +7,7 @@ from relief_inventory.auth.models import ApiToken, RoleGrant, User
 from relief_inventory.stock.models import (
     Category,
     CountLine,
+    DepotLotStatus,
     DocumentSequence,
     Item,
     Lot,
@@ -14,6 +15,7 @@ from relief_inventory.stock.models import (
     Owner,
     Quant,
     StockDocument,
+    StockHold,
 )
 from relief_inventory.warehouse.models import County, Depot, Location
 
@@ -23,6 +25,7 @@ __all__ = [
     "Category",
     "CountLine",
     "County",
+    "DepotLotStatus",
     "Depot",
     "DispatchLine",
     "DispatchRequest",
@@ -36,5 +39,6 @@ __all__ = [
     "Reservation",
     "RoleGrant",
     "StockDocument",
+    "StockHold",
     "User",
 ]

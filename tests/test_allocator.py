@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from relief_inventory.stock.ownership import dispatch_may_use
 from relief_inventory.allocation.allocator import (
     Candidate,
     DepotSite,
@@ -16,7 +17,6 @@ from relief_inventory.allocation.allocator import (
     Point,
     allocate,
     depot_tiers,
-    may_use,
     straight_line_km,
 )
 from relief_inventory.stock.removal import LotStock
@@ -146,10 +146,10 @@ def test_other_counties_reserves_only_when_allowed():
 
 
 def test_may_use_rule():
-    assert may_use(None, HOME, False)
-    assert may_use(HOME, HOME, False)
-    assert not may_use(OTHER, HOME, False)
-    assert may_use(OTHER, HOME, True)
+    assert dispatch_may_use(None, HOME, False)
+    assert dispatch_may_use(HOME, HOME, False)
+    assert not dispatch_may_use(OTHER, HOME, False)
+    assert dispatch_may_use(OTHER, HOME, True)
 
 
 def test_shortage_is_reported_never_dropped():
@@ -232,7 +232,7 @@ def test_properties(scenario):
         """Stock of this item the request may use and that is still good on delivery."""
         return (
             c.item_id == item_id
-            and may_use(c.owner_county_id, HOME, allow_others)
+            and dispatch_may_use(c.owner_county_id, HOME, allow_others)
             and (c.stock.expiry_date is None or c.stock.expiry_date >= delivery)
         )
 

@@ -5,7 +5,8 @@ a parameter (road distance when someone supplies it; straight-line distance betw
 coordinates by default). The prefecture depot is the reserve of last resort: it comes after
 those county depots unless it is nearer than all of them. Within a depot, lots leave
 first-expiry-first-out, skipping lots that would have expired by the delivery date
-(``stock.removal``). Only stock the request may use by ownership counts. Among depots at the
+(``stock.removal``). Only stock the request may use by ownership counts (the one ownership
+rule, ``stock.ownership``). Among depots at the
 same distance, one already serving the request goes first, then the one holding the most, so
 the goods come from as few depots as possible. Whatever cannot be served is returned as a
 shortage, never dropped.
@@ -20,6 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from itertools import groupby
 
+from relief_inventory.stock.ownership import dispatch_may_use
 from relief_inventory.stock.removal import LotStock, pick_fefo, usable
 
 EARTH_RADIUS_KM = 6371.0
@@ -100,13 +102,6 @@ class Plan:
         return {p.depot_id for p in self.picks}
 
 
-def may_use(owner_county_id: int | None, county_id: int, allow_other_counties: bool) -> bool:
-    """A county may use its own reserve and every higher level's (the dispatcher's approval
-    is that level's dispatch order); other counties' reserves only when the dispatcher
-    explicitly allows it."""
-    return owner_county_id is None or owner_county_id == county_id or allow_other_counties
-
-
 def depot_tiers(
     sites: Iterable[DepotSite], destination: Point, distance: Distance = straight_line_km
 ) -> list[list[DepotSite]]:
@@ -143,7 +138,7 @@ def allocate(
     for c in candidates:
         if (
             c.depot_id in by_id
-            and may_use(c.owner_county_id, county_id, allow_other_counties)
+            and dispatch_may_use(c.owner_county_id, county_id, allow_other_counties)
             and usable(c.stock, delivery_date)
         ):
             shelves[(c.depot_id, c.item_id)].append(c.stock)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Column, Index, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from relief_inventory.audit.registry import audited
@@ -234,8 +234,79 @@ class FundReversal(SQLModel, table=True):
     release_id: int | None = Field(default=None, foreign_key="fund_release.id")
     amount: Decimal = Field(sa_column=Column(Money, nullable=False))
     reason: str = Field(sa_column=Column(Text, nullable=False))
+    created_by_id: int = Field(foreign_key="app_user.id")  # who proposed it
+    created_at: datetime = Field(default_factory=utcnow)
+    # The second person whose approval made it take effect (a ``FundReversalRequest``
+    # decided); empty only on reversals booked before reversals needed four eyes.
+    approved_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    approved_at: datetime | None = None
+
+
+class RequestState:
+    """A proposed reversal waits for a second person's decision."""
+
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    ALL = (PROPOSED, APPROVED, REJECTED)
+    LABELS = {PROPOSED: "待审批", APPROVED: "已生效", REJECTED: "已驳回"}
+
+
+def _one_open(column: str) -> Index:
+    """At most one proposal waits per reversed document."""
+    where = text(f"{column} IS NOT NULL AND state = 'proposed'")
+    return Index(
+        f"uq_fund_reversal_request_open_{column.removesuffix('_id')}",
+        column,
+        unique=True,
+        sqlite_where=where,
+        postgresql_where=where,
+    )
+
+
+@audited()
+class FundReversalRequest(SQLModel, table=True):
+    """冲销单 as proposed: one person proposes undoing a source, an appropriation or a paid
+    release; a second person approves (then the ``FundReversal`` is written and only from
+    then on does the money count for nothing, or become spendable again) or rejects it.
+    The reversal takes the request's number. Final once decided (triggers)."""
+
+    __tablename__ = "fund_reversal_request"
+    __table_args__ = (
+        CheckConstraint(_AMOUNT_POSITIVE, name="ck_fund_reversal_request_amount"),
+        CheckConstraint(
+            "target IN ('source','appropriation','release')",
+            name="ck_fund_reversal_request_target",
+        ),
+        CheckConstraint(
+            "state IN ('proposed','approved','rejected')", name="ck_fund_reversal_request_state"
+        ),
+        CheckConstraint(
+            "(CASE WHEN source_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN appropriation_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN release_id IS NULL THEN 0 ELSE 1 END) = 1",
+            name="ck_fund_reversal_request_one_target",
+        ),
+        _one_open("source_id"),
+        _one_open("appropriation_id"),
+        _one_open("release_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=32, unique=True, index=True)
+    target: str = Field(max_length=16)
+    source_id: int | None = Field(default=None, foreign_key="fund_source.id")
+    appropriation_id: int | None = Field(default=None, foreign_key="appropriation.id")
+    release_id: int | None = Field(default=None, foreign_key="fund_release.id")
+    amount: Decimal = Field(sa_column=Column(Money, nullable=False))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    state: str = Field(default=RequestState.PROPOSED, max_length=16)
     created_by_id: int = Field(foreign_key="app_user.id")
     created_at: datetime = Field(default_factory=utcnow)
+    decided_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    decided_at: datetime | None = None
+    decision_note: str = Field(default="", max_length=500)
+    reversal_id: int | None = Field(default=None, foreign_key="fund_reversal.id", unique=True)
 
 
 @audited()

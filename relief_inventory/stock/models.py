@@ -15,31 +15,16 @@ from sqlalchemy import (
     Integer,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
 from relief_inventory.audit.registry import audited
 from relief_inventory.money import Money
+from relief_inventory.stock.ownership import OwnerLevel as OwnerLevel  # re-exported
 from relief_inventory.timeutil import utcnow
 
 MAX_QUANTITY = 10_000_000  # no single line of relief goods is anywhere near ten million
-
-
-class OwnerLevel:
-    """Whose reserve the stock is. A higher level's stock moves only on its dispatch order."""
-
-    CENTRAL = "central"
-    PROVINCIAL = "provincial"
-    PREFECTURE = "prefecture"
-    COUNTY = "county"
-    ALL = (CENTRAL, PROVINCIAL, PREFECTURE, COUNTY)
-    RANK = {COUNTY: 1, PREFECTURE: 2, PROVINCIAL: 3, CENTRAL: 4}
-    LABELS = {
-        CENTRAL: "中央储备",
-        PROVINCIAL: "省级储备",
-        PREFECTURE: "州级储备",
-        COUNTY: "县级储备",
-    }
 
 
 class Tracking:
@@ -113,6 +98,16 @@ class MoveState:
     DRAFT = "draft"
     DONE = "done"
     CANCELLED = "cancelled"
+
+
+class HoldState:
+    """A draft's hold on stock: held until the draft is approved (used) or rejected or
+    cancelled (released)."""
+
+    HELD = "held"
+    USED = "used"
+    RELEASED = "released"
+    ALL = (HELD, USED, RELEASED)
 
 
 @audited()
@@ -194,6 +189,15 @@ class StockDocument(SQLModel, table=True):
             "state IN ('draft','in_transit','done','cancelled')", name="ck_stock_document_state"
         ),
         Index("ix_stock_document_kind_state", "kind", "state"),
+        # A document has at most one reversal that is proposed or done (a rejected one is
+        # cancelled and does not count).
+        Index(
+            "uq_stock_document_live_reversal",
+            "reverses_id",
+            unique=True,
+            sqlite_where=text("reverses_id IS NOT NULL AND state <> 'cancelled'"),
+            postgresql_where=text("reverses_id IS NOT NULL AND state <> 'cancelled'"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -212,6 +216,9 @@ class StockDocument(SQLModel, table=True):
     source_ref: str = Field(default="", max_length=64, index=True)
     created_by_id: int = Field(foreign_key="app_user.id")
     validated_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    # The second person who rejected a draft (or refused a transfer on arrival): the
+    # document is then cancelled, and its reason says why.
+    rejected_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     created_at: datetime = Field(default_factory=utcnow)
     done_at: datetime | None = None
 
@@ -284,6 +291,49 @@ class CountLine(SQLModel, table=True):
     owner_id: int = Field(foreign_key="owner.id")
     system_quantity: int
     counted_quantity: int
+
+
+@audited()
+class StockHold(SQLModel, table=True):
+    """Stock a draft holds (write-off, count, reversal): reserved on its quant, as an
+    allocation is, so nothing else takes it before the draft is decided."""
+
+    __tablename__ = "stock_hold"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="ck_stock_hold_quantity"),
+        CheckConstraint("state IN ('held','used','released')", name="ck_stock_hold_state"),
+        Index("ix_stock_hold_quant_state", "quant_id", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="stock_document.id", index=True)
+    quant_id: int = Field(foreign_key="quant.id")
+    quantity: int
+    state: str = Field(default=HoldState.HELD, max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)
+    closed_at: datetime | None = None
+
+
+@audited()
+class DepotLotStatus(SQLModel, table=True):
+    """A lot's status in one depot: quarantine, damage and release apply to the stock in
+    the depots of the keeper who decides them, never to the lot elsewhere. Without a row
+    the lot's own status (``Lot.status``) holds."""
+
+    __tablename__ = "depot_lot_status"
+    __table_args__ = (
+        UniqueConstraint("lot_id", "depot_id", name="uq_depot_lot_status"),
+        CheckConstraint(
+            "status IN ('available','quarantined','damaged','expired')",
+            name="ck_depot_lot_status_status",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    lot_id: int = Field(foreign_key="lot.id")
+    depot_id: int = Field(foreign_key="depot.id", index=True)
+    status: str = Field(max_length=16)
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 class DocumentSequence(SQLModel, table=True):

@@ -73,27 +73,6 @@ def remove(session: Session, key: QuantKey, quantity: int, *, field: str = "quan
         raise InsufficientStock(f"可用库存不足：需要 {quantity}，可用 {free}", field=field)
 
 
-def remove_any(session: Session, key: QuantKey, quantity: int, *, field: str = "quantity") -> None:
-    """Take stock off regardless of reservations only where none remain after (write-off)."""
-    result = session.execute(
-        update(Quant)
-        .where(*_key_filter(key), Quant.on_hand - quantity >= Quant.reserved)
-        .values(on_hand=Quant.on_hand - quantity)
-    )
-    if result.rowcount != 1:
-        raise InsufficientStock(f"库存不足或已被预留：需要 {quantity}", field=field)
-
-
-def reserve(session: Session, quant_id: int, quantity: int) -> bool:
-    """Reserve free stock on one quant; False when a concurrent writer took it first."""
-    result = session.execute(
-        update(Quant)
-        .where(Quant.id == quant_id, Quant.on_hand - Quant.reserved >= quantity)
-        .values(reserved=Quant.reserved + quantity)
-    )
-    return result.rowcount == 1
-
-
 def reserve_many(session: Session, wanted: Mapping[int, int]) -> bool:
     """Reserve on several quants ({quant id: quantity}) in one statement, all or none: False
     when any lacks free stock (the caller rolls back to its savepoint and re-reads).
@@ -136,6 +115,43 @@ def consume_reserved(session: Session, quant_id: int, quantity: int) -> None:
     )
     if result.rowcount != 1:
         raise InsufficientStock("预留库存不一致，无法发运")
+
+
+def quant_id(session: Session, key: QuantKey) -> int | None:
+    return session.execute(select(Quant.id).where(*_key_filter(key))).scalar_one_or_none()
+
+
+def lock_balances(session: Session, keys: list[QuantKey]) -> dict[QuantKey, tuple[int, int, int]]:
+    """(quant id, on hand, reserved) of each existing key, its row locked until commit
+    (PostgreSQL; rows in id order so two callers never deadlock; SQLite holds its write
+    lock already). Keys without a quant are left out."""
+    if not keys:
+        return {}
+    wanted = set(keys)
+    query = (
+        select(
+            Quant.id,
+            Quant.location_id,
+            Quant.item_id,
+            Quant.lot_id,
+            Quant.owner_id,
+            Quant.on_hand,
+            Quant.reserved,
+        )
+        .where(
+            Quant.location_id.in_({k.location_id for k in keys}),
+            Quant.item_id.in_({k.item_id for k in keys}),
+            Quant.lot_id.in_({k.lot_id for k in keys}),
+        )
+        .order_by(Quant.id)
+        .with_for_update()
+    )
+    found = {}
+    for quant, location, item, lot, owner, on_hand, reserved in session.execute(query):
+        key = QuantKey(location, item, lot, owner)
+        if key in wanted:
+            found[key] = (quant, on_hand, reserved)
+    return found
 
 
 def free_quantity(session: Session, key: QuantKey) -> int:
