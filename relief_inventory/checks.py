@@ -15,7 +15,7 @@ Check = Callable[[Session], list[str]]
 
 CHECKS: dict[str, Check] = {
     "库存余额 = 台账合计": check_quants,
-    "库存预留 = 调拨预留合计": check_reservations,
+    "库存预留 = 调拨预留 + 草稿单据占用": check_reservations,
     "资金：下达 ≤ 来源，拨付 ≤ 下达，冲销一致": check_funds,
     "审计日志：哈希链完整，台账与日志一致": check_audit,
 }

@@ -13,6 +13,7 @@ from relief_inventory.funds.models import (
     FundLevel,
     Purpose,
     ReleaseState,
+    RequestState,
     ReversalTarget,
 )
 from relief_inventory.funds.services import MAX_PEOPLE, MAX_YEAR, MIN_YEAR
@@ -151,7 +152,14 @@ class SourceSchema(Schema):
     amount = MoneyText()
     appropriated = MoneyText()
     issued_on = fields.Date()
+    reversed = fields.Function(
+        lambda row: row["reversed_by"] is not None,
+        metadata={"description": "an approved reversal undid it"},
+    )
     reversed_by = fields.String(allow_none=True)
+    reversal_pending = fields.String(
+        allow_none=True, metadata={"description": "a reversal proposed, not yet decided"}
+    )
     created_by = fields.String()
     created_at = fields.AwareDateTime(metadata={"description": "UTC"})
     created_at_local = LocalTime("created_at", metadata={"description": "Asia/Shanghai"})
@@ -181,7 +189,14 @@ class AppropriationSchema(Schema):
         metadata={"description": "what new releases may still take (null once reversed)"},
     )
     note = fields.String()
+    reversed = fields.Function(
+        lambda row: row["reversed_by"] is not None,
+        metadata={"description": "an approved reversal undid it"},
+    )
     reversed_by = fields.String(allow_none=True)
+    reversal_pending = fields.String(
+        allow_none=True, metadata={"description": "a reversal proposed, not yet decided"}
+    )
     created_by = fields.String()
     created_at = fields.AwareDateTime()
     created_at_local = LocalTime("created_at")
@@ -223,7 +238,14 @@ class ReleaseSchema(Schema):
     rejected_by = fields.String(allow_none=True)
     rejected_at = fields.AwareDateTime(allow_none=True)
     reject_reason = fields.String()
+    reversed = fields.Function(
+        lambda row: row["reversed_by"] is not None,
+        metadata={"description": "an approved reversal undid it"},
+    )
     reversed_by = fields.String(allow_none=True)
+    reversal_pending = fields.String(
+        allow_none=True, metadata={"description": "a reversal proposed, not yet decided"}
+    )
 
 
 class ReleasePageSchema(PageSchema):
@@ -237,9 +259,17 @@ class ReversalSchema(Schema):
     reverses = fields.String(metadata={"description": "number of the reversed document"})
     amount = MoneyText()
     reason = fields.String()
-    created_by = fields.String()
+    state = fields.String(
+        metadata={"description": "proposed; approved (in effect) or rejected by a second person"}
+    )
+    state_label = _label(RequestState.LABELS, "state")
+    created_by = fields.String(metadata={"description": "who proposed it"})
     created_at = fields.AwareDateTime()
     created_at_local = LocalTime("created_at")
+    decided_by = fields.String(allow_none=True)
+    decided_at = fields.AwareDateTime(allow_none=True)
+    decided_at_local = LocalTime("decided_at")
+    decision_note = fields.String()
 
 
 class ReversalPageSchema(PageSchema):
@@ -303,6 +333,10 @@ class ReceiptHeaderSchema(Schema):
     depot_name = fields.String()
     partner = fields.String()
     done_at = fields.AwareDateTime(allow_none=True)
+    reversed = fields.Function(
+        lambda row: row["reversed_by"] is not None,
+        metadata={"description": "an approved reversal undid it"},
+    )
     reversed_by = fields.String(allow_none=True)
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validates_schema
+from marshmallow import Schema, fields, validate
 
-from relief_inventory.stock.models import DocKind, DocState, LotOrigin, LotStatus
+from relief_inventory.stock.lines import MAX_LINES
+from relief_inventory.stock.models import MAX_QUANTITY, DocKind, DocState, LotOrigin, LotStatus
 from schemas.common import (
     Amount,
     Code,
@@ -95,7 +96,12 @@ class StockRowSchema(Schema):
     category_name = fields.String()
     lot = fields.String()
     expiry_date = fields.Date(allow_none=True)
-    lot_status = fields.String()
+    lot_status = fields.String(
+        metadata={
+            "description": "in this depot, today: available, quarantined, damaged or expired "
+            "(past its expiry date)"
+        }
+    )
     owner = fields.String()
     owner_name = fields.String()
     on_hand = fields.Integer()
@@ -112,6 +118,9 @@ class CodeNameSchema(Schema):
     name = fields.String()
 
 
+STATUS_SPLIT = "usable, expired, quarantined, damaged: pieces by the status they read today"
+
+
 class SummaryRowSchema(Schema):
     depot = fields.String()
     depot_name = fields.String()
@@ -119,11 +128,22 @@ class SummaryRowSchema(Schema):
         keys=fields.String(), values=fields.Integer(), metadata={"description": "by category"}
     )
     total = fields.Integer()
+    by_status = fields.Dict(
+        keys=fields.String(), values=fields.Integer(), metadata={"description": STATUS_SPLIT}
+    )
 
 
 class SummaryTotalsSchema(Schema):
     categories = fields.Dict(keys=fields.String(), values=fields.Integer())
     total = fields.Integer()
+    by_status = fields.Dict(
+        keys=fields.String(), values=fields.Integer(), metadata={"description": STATUS_SPLIT}
+    )
+    by_category_status = fields.Dict(
+        keys=fields.String(),
+        values=fields.Dict(keys=fields.String(), values=fields.Integer()),
+        metadata={"description": "per category: " + STATUS_SPLIT},
+    )
 
 
 class StockSummarySchema(Schema):
@@ -162,12 +182,27 @@ class CountedSchema(Schema):
     counted_quantity = fields.Integer()
 
 
+def _state_label(row: Any) -> str:
+    if row["state"] == DocState.CANCELLED and row.get("rejected_by"):
+        return "已驳回"
+    return DocState.LABELS.get(row["state"], row["state"])
+
+
+class HeldSchema(Schema):
+    item = fields.String()
+    lot = fields.String()
+    owner = fields.String()
+    location = fields.String()
+    quantity = fields.Integer()
+    state = fields.String(metadata={"description": "held, used (approved) or released"})
+
+
 class DocumentHeaderSchema(Schema):
     number = fields.String()
     kind = fields.String()
     kind_label = fields.Function(lambda row: DocKind.LABELS.get(row["kind"], row["kind"]))
     state = fields.String()
-    state_label = fields.Function(lambda row: DocState.LABELS.get(row["state"], row["state"]))
+    state_label = fields.Function(_state_label)
     depot = fields.String(allow_none=True)
     depot_name = fields.String(allow_none=True)
     dest_depot = fields.String(allow_none=True)
@@ -178,8 +213,19 @@ class DocumentHeaderSchema(Schema):
     reason = fields.String()
     source_ref = fields.String()
     reverses = fields.String(allow_none=True)
+    reversed = fields.Function(
+        lambda row: row["reversed_by"] is not None,
+        metadata={"description": "an approved reversal undid this document"},
+    )
+    reversed_by = fields.String(allow_none=True, metadata={"description": "that reversal"})
+    pending_reversal = fields.String(
+        allow_none=True, metadata={"description": "a reversal waiting for its second person"}
+    )
     created_by = fields.String()
     validated_by = fields.String(allow_none=True)
+    rejected_by = fields.String(
+        allow_none=True, metadata={"description": "who rejected the draft or refused the transfer"}
+    )
     created_at = fields.AwareDateTime(metadata={"description": "UTC"})
     created_at_local = LocalTime("created_at", metadata={"description": "Asia/Shanghai"})
     done_at = fields.AwareDateTime(allow_none=True, metadata={"description": "UTC"})
@@ -189,6 +235,9 @@ class DocumentHeaderSchema(Schema):
 class DocumentSchema(DocumentHeaderSchema):
     moves = fields.List(fields.Nested(MoveSchema))
     count_lines = fields.List(fields.Nested(CountedSchema))
+    holds = fields.List(
+        fields.Nested(HeldSchema), metadata={"description": "stock a draft holds (reserved)"}
+    )
 
 
 class DocumentPageSchema(PageSchema):
@@ -227,7 +276,10 @@ class NamedLotLineSchema(OutgoingLineSchema):
 class CountedLineSchema(InputSchema):
     item = Code()
     lot = Text(LOT, blank=False, required=True)
-    owner = Code(required=False)
+    owner = Code(
+        required=False,
+        metadata={"description": "default: the lot as a whole, where one owner holds it here"},
+    )
     counted = Quantity(minimum=0)
 
 
@@ -245,13 +297,6 @@ class ReceiptSchema(InputSchema):
     amount = Amount(
         load_default=None, metadata={"description": 'yuan paid from it, e.g. "1450.00"'}
     )
-
-    @validates_schema
-    def _funds_together(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        """A purchase link needs both the appropriation and the amount, or neither."""
-        if bool(data.get("appropriation")) != (data.get("amount") is not None):
-            missing = "amount" if data.get("appropriation") else "appropriation"
-            raise ValidationError("资金下达编号与金额须同时填写", field_name=missing)
 
 
 class TransferSchema(InputSchema):
@@ -280,7 +325,28 @@ class ScrapSchema(InputSchema):
 class CountSchema(InputSchema):
     depot = Code()
     reason = Text(REASON)
+    authority_order = Text(
+        ORDER, metadata={"description": "needed for differences in another reserve's stock"}
+    )
     lines = Lines(CountedLineSchema)
+
+
+class DifferenceSchema(InputSchema):
+    """A rotation's declared difference: in minus out, per item and owner, with its reason."""
+
+    item = Code()
+    owner = Code(required=False)
+    quantity = fields.Integer(
+        strict=True,
+        required=True,
+        validate=[
+            validate.Range(min=-MAX_QUANTITY, max=MAX_QUANTITY, error="差额超出范围"),
+            validate.NoneOf([0], error="差额不能为零"),
+        ],
+        error_messages={"invalid": "差额须为整数", "required": "缺少必填字段"},
+        metadata={"description": "pieces in minus pieces out (negative when fewer came in)"},
+    )
+    reason = Text(500, blank=False, required=True)
 
 
 class RotationSchema(InputSchema):
@@ -290,6 +356,33 @@ class RotationSchema(InputSchema):
     authority_order = Text(ORDER)
     out_lines = Lines(NamedLotLineSchema)
     in_lines = Lines(IncomingLineSchema)
+    differences = fields.List(
+        fields.Nested(DifferenceSchema),
+        load_default=None,
+        validate=validate.Length(max=MAX_LINES),
+        metadata={"description": "only where in and out quantities of an item differ"},
+    )
+
+
+class ArrivalLineSchema(InputSchema):
+    """What differed on arrival for an item (optionally one lot or owner of it)."""
+
+    item = Code()
+    lot = Text(LOT, load_default=None)
+    owner = Code(required=False)
+    received = Quantity(minimum=0, metadata={"description": "arrived in good order"})
+    damaged = Quantity(minimum=0, required=False, load_default=0)
+
+
+class ArrivalSchema(InputSchema):
+    """Booking a transfer in; lines only for what arrived short or damaged."""
+
+    lines = fields.List(
+        fields.Nested(ArrivalLineSchema),
+        load_default=None,
+        validate=validate.Length(max=MAX_LINES),
+    )
+    note = Text(REASON, metadata={"description": "required when anything is short or damaged"})
 
 
 class ReasonSchema(InputSchema):
@@ -301,6 +394,16 @@ class LotStatusSchema(InputSchema):
     lot = Text(LOT, blank=False, required=True)
     status = Text(16, blank=False, required=True, choices=LotStatus.ALL)
     reason = Text(REASON, blank=False, required=True)
+    depot = Code(
+        required=False,
+        metadata={"description": "one of your depots; default: all of yours holding the lot"},
+    )
+
+
+class LotDepotSchema(Schema):
+    depot = fields.String()
+    status = fields.String()
+    on_hand = fields.Integer()
 
 
 class LotSchema(Schema):
@@ -309,4 +412,7 @@ class LotSchema(Schema):
     production_date = fields.Date(allow_none=True)
     expiry_date = fields.Date(allow_none=True)
     origin = fields.String()
-    status = fields.String()
+    status = fields.String(metadata={"description": "the lot's own status, where no depot set one"})
+    depots = fields.List(
+        fields.Nested(LotDepotSchema), metadata={"description": "its status in each depot"}
+    )

@@ -2,15 +2,16 @@
 
 The history is written as the ``system`` actor (an import of the 2024 paper records), in
 units of work of about a thousand moves: each unit is one transaction whose audit entries
-are chained at commit, so batching is what makes seeding fast. Write-offs and stock counts
-need a second person: the draft is entered by ``system`` and approved by the depot's demo
-keeper (or the demo admin where no demo keeper is posted).
+are chained at commit, so batching is what makes seeding fast. Write-offs, stock counts and
+reversals need a second person: the draft is entered by ``system`` and approved, right
+after its batch, by the depot's demo keeper (or the demo admin where no demo keeper is
+posted).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -24,6 +25,7 @@ from seed.plan import Step
 REASON = "导入2024年储备物资台账"
 BATCH_MOVES = 1000
 DRAFTS = ("scrap", "count")
+Approval = tuple[str, str, datetime]  # draft number, depot code, when it is approved
 
 
 class Executor:
@@ -59,16 +61,15 @@ class Executor:
                 advance(len(batch))
 
     def run_batch(self, batch: Sequence[Step]) -> None:
-        """One unit of work; a trailing draft is approved right after, by another person."""
-        draft = ""
+        """One unit of work; the drafts it entered are approved right after, each by
+        another person."""
+        approvals: list[Approval] = []
         with UnitOfWork(self.engine, self.system, reason=REASON) as uow:
             for step in batch:
-                draft = getattr(self, step.kind)(uow, step) or ""
-        last = batch[-1]
-        if last.kind in DRAFTS:
-            depot = self.depot(last.depot)
+                approvals.extend(getattr(self, step.kind)(uow, step) or ())
+        for number, depot, at in approvals:
             with UnitOfWork(self.engine, self.approver(depot), reason=REASON) as uow:
-                stock.approve(uow, draft, at=last.at + timedelta(hours=2))
+                stock.approve(uow, number, at=at)
 
     # -- naming --------------------------------------------------------------------------------
 
@@ -80,24 +81,24 @@ class Executor:
 
     # -- one method per step kind ----------------------------------------------------------------
 
-    def receive(self, uow: UnitOfWork, step: Step) -> None:
+    def receive(self, uow: UnitOfWork, step: Step) -> list[Approval]:
         lines = self.lines(step.lines)
+        depot = self.depot(step.depot)
+        approvals = []
         if step.mistake:  # a typo (one digit too many), corrected by a reversal
             wrong = [{**line, "quantity": line["quantity"] * 10} for line in lines]
             document = stock.receive(
-                uow,
-                depot=self.depot(step.depot),
-                lines=wrong,
-                at=step.at - timedelta(hours=1),
-                **step.options,
+                uow, depot=depot, lines=wrong, at=step.at - timedelta(hours=1), **step.options
             )
-            stock.reverse(
+            reversal = stock.reverse(
                 uow,
                 document.number,
                 reason="数量录入错误（多录一位），冲销后重新入库",
                 at=step.at - timedelta(minutes=30),
             )
-        stock.receive(uow, depot=self.depot(step.depot), lines=lines, at=step.at, **step.options)
+            approvals.append((reversal.number, depot, step.at - timedelta(minutes=20)))
+        stock.receive(uow, depot=depot, lines=lines, at=step.at, **step.options)
+        return approvals
 
     def transfer(self, uow: UnitOfWork, step: Step) -> None:
         options = dict(step.options)
@@ -136,20 +137,16 @@ class Executor:
             **options,
         )
 
-    def scrap(self, uow: UnitOfWork, step: Step) -> str:
-        return stock.propose_scrap(
-            uow,
-            depot=self.depot(step.depot),
-            lines=self.lines(step.lines),
-            at=step.at,
-            **step.options,
-        ).number
+    def scrap(self, uow: UnitOfWork, step: Step) -> list[Approval]:
+        depot = self.depot(step.depot)
+        document = stock.propose_scrap(
+            uow, depot=depot, lines=self.lines(step.lines), at=step.at, **step.options
+        )
+        return [(document.number, depot, step.at + timedelta(hours=2))]
 
-    def count(self, uow: UnitOfWork, step: Step) -> str:
-        return stock.propose_count(
-            uow,
-            depot=self.depot(step.depot),
-            lines=self.lines(step.lines),
-            at=step.at,
-            **step.options,
-        ).number
+    def count(self, uow: UnitOfWork, step: Step) -> list[Approval]:
+        depot = self.depot(step.depot)
+        document = stock.propose_count(
+            uow, depot=depot, lines=self.lines(step.lines), at=step.at, **step.options
+        )
+        return [(document.number, depot, step.at + timedelta(hours=2))]

@@ -368,9 +368,11 @@ def _duplicate_and_reverse(engine: Engine, people: dict[str, Actor], item: Plann
         with UnitOfWork(engine, people[who], reason="财务审核拨付") as uow:
             _step(uow, state, number, item.filed + timedelta(days=2 * offset))
     with UnitOfWork(engine, people["finance"], reason="月末对账发现重复拨付") as uow:
-        funds.reverse_release(
+        reversal = funds.reverse_release(
             uow,
             number,
             reason="同一花名册重复申请拨付，资金已由县财政退回",
             at=item.filed + timedelta(days=25),
-        )
+        ).number
+    with UnitOfWork(engine, people["finance2"], reason="冲销审批") as uow:  # the second person
+        funds.approve_reversal(uow, reversal, at=item.filed + timedelta(days=26))

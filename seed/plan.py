@@ -305,7 +305,7 @@ class Planner:
                         kind="receive",
                         depot=depot,
                         lines=part,
-                        options=self.receipt_options(owner),
+                        options=self.receipt_options(owner, depot),
                         mistake=self.rng.random() < 0.02
                         and all(self.items[line["item"]].tracking == "lot" for line in part),
                     )
@@ -376,7 +376,15 @@ class Planner:
         produced = day - timedelta(days=self.rng.randint(3, 40))
         return max(produced, VALID_THROUGH + timedelta(days=1) - shelf)
 
-    def receipt_options(self, owner: str) -> dict[str, Any]:
+    def receipt_options(self, owner: str, depot: str) -> dict[str, Any]:
+        """Another reserve's stock (pre-positioned prefecture stock bought straight into a
+        county depot, say) is received on its level's order."""
+        options = self.receipt_kind(owner)
+        if "authority_order" not in options and not self.ref.is_own_reserve(depot, owner):
+            options["authority_order"] = self.numbering.order(self.owner_level[owner])
+        return options
+
+    def receipt_kind(self, owner: str) -> dict[str, Any]:
         level = self.owner_level[owner]
         if level in ("central", "provincial"):
             return {

@@ -10,6 +10,9 @@ import csv
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
+
+from relief_inventory.stock import ownership
 
 DATA = Path(__file__).parent / "data"
 
@@ -118,6 +121,21 @@ class Reference:
     @property
     def prefecture_depot(self) -> DepotRow:
         return next(d for d in self.depots if d.level == "prefecture")
+
+    def is_own_reserve(self, depot_code: str, owner_code: str) -> bool:
+        """The one ownership rule (``stock.ownership``), on the reference rows."""
+        depot = self.depot(depot_code)
+        owner = next(o for o in self.owners if o.code == owner_code)
+        return ownership.is_own_reserve(
+            Holder(depot.level, depot.county), Holder(owner.level, owner.county)
+        )
+
+
+class Holder(NamedTuple):
+    """A depot or an owner as the ownership rule sees it (its county by code)."""
+
+    level: str
+    county_id: str | None
 
 
 def _rows(name: str) -> list[dict[str, str]]:

@@ -125,16 +125,24 @@ class Replay:
                 lines.append({"item": item, "lot": lot, "quantity": take, "owner": owner})
         return lines
 
-    def authority_order(self, depot: str, owners: Sequence[str]) -> str:
-        """The highest level whose stock leaves a depot of lower rank signs the order."""
-        depot_rank = LEVEL_RANK[self.ref.depot(depot).level]
-        level = max((self.owner_level[o] for o in owners), key=LEVEL_RANK.__getitem__)
-        return self.numbering.order(level) if LEVEL_RANK[level] > depot_rank else ""
+    def authority_order(self, depots: Sequence[str], owners: Sequence[str]) -> str:
+        """Stock of a reserve other than a depot's own moves on its level's order (the
+        highest such level signs it): the one rule of ``stock.ownership``."""
+        foreign = [
+            self.owner_level[owner]
+            for owner in owners
+            for depot in depots
+            if not self.ref.is_own_reserve(depot, owner)
+        ]
+        if not foreign:
+            return ""
+        return self.numbering.order(max(foreign, key=LEVEL_RANK.__getitem__))
 
     def outgoing(
         self, intent: Intent, kind: str, lines: list[dict[str, Any]], **extra: Any
     ) -> Step:
-        order = self.authority_order(intent.depot, [line["owner"] for line in lines])
+        depots = [intent.depot, *([intent.options["to_depot"]] if kind == "transfer" else [])]
+        order = self.authority_order(depots, [line["owner"] for line in lines])
         options = {**intent.options, **extra}
         if order:
             options["authority_order"] = order
@@ -221,9 +229,11 @@ class Replay:
                 counted.add((key[1], lot, key[2]))
                 book = self.ledger.stock[key][lot]
                 lines.append({"item": key[1], "lot": lot, "owner": key[2], "counted": book})
-        return Step(
-            intent.at, "count", intent.depot, lines, {"reason": intent.options["reason"]}, moves
-        )
+        options = {"reason": intent.options["reason"]}
+        order = self.authority_order([intent.depot], [owner for _, owner, _ in intent.wants])
+        if order:  # a difference in another reserve's stock is booked on its order
+            options["authority_order"] = order
+        return Step(intent.at, "count", intent.depot, lines, options, moves)
 
     def resolve_rotate(self, intent: Intent) -> Step:
         """Every lot of the depot expiring by the end of March goes out, a fresh one comes in."""

@@ -9,7 +9,6 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from relief_inventory.stock.ownership import dispatch_may_use
 from relief_inventory.allocation.allocator import (
     Candidate,
     DepotSite,
@@ -19,6 +18,7 @@ from relief_inventory.allocation.allocator import (
     depot_tiers,
     straight_line_km,
 )
+from relief_inventory.stock.ownership import dispatch_may_use
 from relief_inventory.stock.removal import LotStock
 
 TODAY = date(2025, 6, 1)

@@ -30,8 +30,8 @@ from relief_inventory.allocation.models import (
 )
 from relief_inventory.db import is_sqlite
 from relief_inventory.errors import Conflict
-from relief_inventory.stock import quants
-from relief_inventory.stock.models import Lot, LotStatus, Owner, OwnerLevel, Quant
+from relief_inventory.stock import lot_status, quants
+from relief_inventory.stock.models import Lot, Owner, OwnerLevel, Quant
 from relief_inventory.stock.removal import LotStock
 from relief_inventory.timeutil import to_local
 from relief_inventory.uow import UnitOfWork
@@ -54,7 +54,8 @@ def delivery_date(at: datetime) -> date:
 def read_stock(
     session: Session, request: DispatchRequest, item_ids: list[int], on_date: date, *, lock: bool
 ) -> tuple[list[allocator.Candidate], list[allocator.DepotSite]]:
-    """Free stock of available lots on active depots' shelves, and where those depots are.
+    """Free stock of usable lots (available in that depot, unexpired by the delivery date) on
+    active depots' shelves, and where those depots are.
 
     The query leaves out what the allocator would refuse anyway (lots expired by the delivery
     date, other counties' reserves unless allowed), only so that fewer rows travel.
@@ -86,12 +87,12 @@ def read_stock(
             Location.kind == LocationKind.INTERNAL,
             Location.active.is_(True),
             Depot.active.is_(True),
-            Lot.status == LotStatus.AVAILABLE,
-            or_(Lot.expiry_date.is_(None), Lot.expiry_date >= on_date),
+            lot_status.usable_sql(on_date),
         )
         .order_by(Quant.id)
     )
-    if not request.allow_other_counties:
+    query = lot_status.join_depot_status(query, Depot.id)
+    if not request.allow_other_counties:  # a prefilter of ownership.dispatch_may_use
         query = query.where(
             or_(Owner.level != OwnerLevel.COUNTY, Owner.county_id == request.county_id)
         )

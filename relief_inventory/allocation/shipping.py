@@ -37,7 +37,7 @@ from relief_inventory.auth.actor import Role
 from relief_inventory.auth.policy import require_county, require_depot, require_role
 from relief_inventory.errors import Conflict, InvalidInput
 from relief_inventory.stock import lines as parse
-from relief_inventory.stock.catalog import item_by_code, owner_by_code
+from relief_inventory.stock.catalog import item_by_code
 from relief_inventory.stock.models import (
     DocKind,
     DocState,
@@ -48,7 +48,14 @@ from relief_inventory.stock.models import (
     Quant,
     StockDocument,
 )
-from relief_inventory.stock.services import Portion, lot_by_number, new_document, post_move
+from relief_inventory.stock.services import (
+    Portion,
+    apportion,
+    line_owner,
+    lot_by_number,
+    new_document,
+    post_move,
+)
 from relief_inventory.uow import UnitOfWork
 from relief_inventory.warehouse.models import County, Location, LocationKind
 from relief_inventory.warehouse.services import (
@@ -179,18 +186,6 @@ def _confirmed(
     return confirmed
 
 
-def _split(quantity: int, budget: dict[str, int]) -> list[tuple[str, int]]:
-    """Apportion one shipped pick to received, then damaged, then short."""
-    parts = []
-    for outcome in ("received", "damaged", "short"):
-        take = min(quantity, budget[outcome])
-        if take:
-            parts.append((outcome, take))
-            budget[outcome] -= take
-            quantity -= take
-    return parts
-
-
 def receive(
     uow: UnitOfWork,
     number: str,
@@ -238,7 +233,7 @@ def receive(
             document = session.get(StockDocument, pick.document_id)
             assert document is not None
             documents[pick.document_id] = document
-            for outcome, quantity in _split(pick.quantity, budget):
+            for outcome, quantity in apportion(pick.quantity, budget):
                 portion = _portion(session, pick.item_id, pick.lot_id, pick.owner_id, quantity)
                 post_move(uow, document, portion, transit, destinations[outcome], when)
                 if outcome == "received":
@@ -338,13 +333,12 @@ def return_goods(
         if line is None:
             raise InvalidInput("该物资不在本申请中", field=f"{field}.item")
         lot = lot_by_number(session, item, row.get("lot"), f"{field}.lot")
-        owners = [key[2] for key in returnable if key[:2] == (item.id, lot.id)]
-        if row.get("owner"):
-            owner_id = owner_by_code(session, row["owner"], f"{field}.owner").id
-        elif len(owners) == 1:
-            owner_id = owners[0]
-        else:
-            raise InvalidInput("该批次须指明储备权属", field=f"{field}.owner")
+        held = [
+            owner
+            for key in returnable
+            if key[:2] == (item.id, lot.id) and (owner := session.get(Owner, key[2]))
+        ]
+        owner_id = line_owner(session, target, held, lot, row.get("owner"), field).id
         counts = {
             outcome: parse.quantity(row.get(outcome, 0), f"{field}.{outcome}", allow_zero=True)
             for outcome in ("available", "damaged", "scrap")

@@ -253,7 +253,8 @@ class ReleaseReverse(MethodView):
     @blp.arguments(ReasonSchema)
     @blp.response(201, ReversalSchema)
     def post(self, body: dict, number: str) -> Any:
-        """Reverse a paid release (冲销); the original stays, marked by the reversal."""
+        """Propose reversing a paid release (冲销); it takes effect once a second person
+        approves it (``/reversals/<number>/approve``); the original stays, marked by it."""
         return _reverse(funds.reverse_release, number, body["reason"])
 
 
@@ -274,6 +275,30 @@ class Reversal(MethodView):
     @blp.response(200, ReversalSchema)
     def get(self, number: str) -> Any:
         return _read(queries.reversal_detail, _number(number))
+
+
+@blp.route("/reversals/<number>/approve")
+class ReversalApprove(MethodView):
+    @blp.response(200, ReversalSchema)
+    def post(self, number: str) -> Any:
+        """A second person makes a proposed reversal take effect (finance: neither its
+        proposer, nor the original's creator, nor the payer of a release)."""
+        number = _number(number)
+        with write("冲销审批") as uow:
+            funds.approve_reversal(uow, number)
+        return _read(queries.reversal_detail, number)
+
+
+@blp.route("/reversals/<number>/reject")
+class ReversalReject(MethodView):
+    @blp.arguments(ReasonSchema)
+    @blp.response(200, ReversalSchema)
+    def post(self, body: dict, number: str) -> Any:
+        """Turn a proposed reversal down (or withdraw one's own), with a reason."""
+        number = _number(number)
+        with write(body["reason"]) as uow:
+            funds.reject_reversal(uow, number, **body)
+        return _read(queries.reversal_detail, number)
 
 
 @blp.route("/summary")

@@ -13,14 +13,14 @@ from typing import Any
 from flask.views import MethodView
 
 from relief_inventory.api.common import protected_blueprint, read_session, write
-from relief_inventory.errors import NotFound
 from relief_inventory.funds import services as funds
 from relief_inventory.stock import queries
 from relief_inventory.stock import services as stock
-from relief_inventory.stock.models import DocKind, StockDocument
+from relief_inventory.stock.models import DocKind
 from relief_inventory.stock.queries import DocumentFilters, StockFilters
 from schemas.common import path_text
 from schemas.stock import (
+    ArrivalSchema,
     CountSchema,
     DocumentPageSchema,
     DocumentQuerySchema,
@@ -48,7 +48,7 @@ def _detail(number: str) -> dict[str, Any]:
         return queries.document_detail(session, number)
 
 
-def _run(operation: Callable[..., StockDocument], *args: Any, **kwargs: Any) -> dict[str, Any]:
+def _run(operation: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
     """One stock operation in its own unit of work, answered with the resulting document."""
     with write(kwargs.get("reason") or None) as uow:
         number = operation(uow, *args, **kwargs).number
@@ -61,12 +61,7 @@ def _number(value: str) -> str:
 
 def _approve(number: str, kind: str) -> dict[str, Any]:
     """Approve a draft of the kind the URL names (a count is not approved as a write-off)."""
-    number = _number(number)
-    with write() as uow:
-        if stock.document_by_number(uow.session, number).kind != kind:
-            raise NotFound(f"{DocKind.LABELS[kind]}不存在：{number}", field="document")
-        stock.approve(uow, number)
-    return _detail(number)
+    return _run(stock.approve, _number(number), kind=kind)
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -91,10 +86,12 @@ class Stock(MethodView):
 class Summary(MethodView):
     @blp.response(200, StockSummarySchema)
     def get(self) -> dict:
-        """Pieces on hand per depot and category, with row and column totals."""
+        """Pieces on hand per depot and category, with row and column totals, and how many
+        of them are usable, expired, quarantined or damaged today."""
         with read_session() as session:
             summary = queries.stock_summary(session)
         categories = [code for code, _ in summary.categories]
+        statuses = list(queries.SUMMARY_STATUSES)
         return {
             "depots": [{"code": c, "name": n} for c, n in summary.depots],
             "categories": [{"code": c, "name": n} for c, n in summary.categories],
@@ -104,12 +101,17 @@ class Summary(MethodView):
                     "depot_name": name,
                     "cells": {c: summary.cell(depot, c) for c in categories},
                     "total": summary.depot_total(depot),
+                    "by_status": {s: summary.status(s, depot=depot) for s in statuses},
                 }
                 for depot, name in summary.depots
             ],
             "totals": {
                 "categories": {c: summary.category_total(c) for c in categories},
                 "total": summary.total,
+                "by_status": {s: summary.status(s) for s in statuses},
+                "by_category_status": {
+                    c: {s: summary.status(s, category=c) for s in statuses} for c in categories
+                },
             },
         }
 
@@ -148,12 +150,7 @@ class Receipts(MethodView):
         With ``appropriation`` and ``amount`` the receipt is linked, in the same transaction,
         to the relief-fund appropriation that paid for it (refused link, no receipt).
         """
-        appropriation, amount = body.pop("appropriation"), body.pop("amount")
-        with write(body["reason"] or None) as uow:
-            number = stock.receive(uow, **body).number
-            if appropriation:
-                funds.record_purchase(uow, appropriation, number, amount)
-        return _detail(number)
+        return _run(funds.receive_purchase, **body)
 
 
 @blp.route("/transfers")
@@ -167,10 +164,12 @@ class Transfers(MethodView):
 
 @blp.route("/transfers/<number>/complete")
 class TransferComplete(MethodView):
+    @blp.arguments(ArrivalSchema)
     @blp.response(200, DocumentSchema)
-    def post(self, number: str) -> dict:
-        """Book a transfer in at the receiving depot (its keeper)."""
-        return _run(stock.complete_transfer, _number(number))
+    def post(self, body: dict, number: str) -> dict:
+        """Book a transfer in at the receiving depot (its keeper). ``lines`` name only what
+        arrived short or damaged (it goes to VIRT-LOSS, with ``note``)."""
+        return _run(stock.complete_transfer, _number(number), **body)
 
 
 @blp.route("/issues")
@@ -230,8 +229,29 @@ class Reverse(MethodView):
     @blp.arguments(ReasonSchema)
     @blp.response(201, DocumentSchema)
     def post(self, body: dict, number: str) -> dict:
-        """Correct a done or in-transit document with a reversal document."""
+        """Propose correcting a done or in-transit document: a draft reversal that holds
+        the stock it takes back, until a second person approves it."""
         return _run(stock.reverse, _number(number), **body)
+
+
+@blp.route("/reversals/<number>/approve")
+class ReversalApprove(MethodView):
+    @blp.response(200, DocumentSchema)
+    def post(self, number: str) -> dict:
+        """Approve a reversal: a keeper of the depot who neither proposed it nor created or
+        validated the original. Its moves are booked; the original reads ``reversed``."""
+        return _approve(number, DocKind.REVERSAL)
+
+
+@blp.route("/documents/<number>/reject")
+class Reject(MethodView):
+    @blp.arguments(ReasonSchema)
+    @blp.response(200, DocumentSchema)
+    def post(self, body: dict, number: str) -> dict:
+        """Reject a draft write-off, count or reversal (the second person, with a reason),
+        or refuse a transfer in transit (a keeper of the receiving depot): its goods go
+        back to the sending depot."""
+        return _run(stock.reject, _number(number), **body)
 
 
 @blp.route("/documents/<number>/cancel")
@@ -239,7 +259,7 @@ class Cancel(MethodView):
     @blp.arguments(ReasonSchema)
     @blp.response(200, DocumentSchema)
     def post(self, body: dict, number: str) -> dict:
-        """Cancel a draft write-off or count."""
+        """Withdraw one's own draft (write-off, count, reversal); its holds are released."""
         return _run(stock.cancel, _number(number), **body)
 
 
@@ -248,9 +268,11 @@ class LotStatus(MethodView):
     @blp.arguments(LotStatusSchema)
     @blp.response(200, LotSchema)
     def post(self, body: dict) -> dict:
-        """Release a lot from quarantine, or mark it damaged or expired."""
+        """Quarantine, mark damaged or expired, or release a lot in your own depots holding
+        it (or the one ``depot`` names); the lot elsewhere is untouched."""
         with write(body["reason"]) as uow:
             lot = stock.set_lot_status(uow, **body)
+        with read_session() as session:
             return {
                 "item": body["item"],
                 "lot": lot.number,
@@ -258,4 +280,5 @@ class LotStatus(MethodView):
                 "expiry_date": lot.expiry_date,
                 "origin": lot.origin,
                 "status": lot.status,
+                "depots": queries.lot_statuses(session, lot),
             }

@@ -126,6 +126,13 @@ def _check_reversals(session: Session) -> list[str]:
                 )
             if required_state and original.state != required_state:
                 problems.append(f"冲销单 {reversal.number}：原单 {original.number} 并未拨付")
+            signers = {reversal.created_by_id, original.created_by_id}
+            if isinstance(original, FundRelease):
+                signers.add(original.released_by_id)
+            if reversal.approved_by_id is not None and reversal.approved_by_id in signers:
+                problems.append(
+                    f"冲销单 {reversal.number}：审批人也是提出人或原单经办人（违反职责分离）"
+                )
     return problems
 
 

@@ -18,12 +18,22 @@ from relief_inventory.funds.models import (
     Appropriation,
     FundRelease,
     FundReversal,
+    FundReversalRequest,
     FundSource,
     PurchaseLink,
     ReleaseState,
+    RequestState,
 )
 from relief_inventory.paging import Page, paginate
-from relief_inventory.stock.models import DocKind, Item, Lot, Move, MoveState, StockDocument
+from relief_inventory.stock.models import (
+    DocKind,
+    DocState,
+    Item,
+    Lot,
+    Move,
+    MoveState,
+    StockDocument,
+)
 from relief_inventory.warehouse.models import County, Depot, Location, LocationKind
 
 # -- who may read what ---------------------------------------------------------------------
@@ -51,6 +61,16 @@ def _scoped(statement: Select[Any], column: Any, actor: Actor) -> Select[Any]:
 def _reversal_number(column: Any, target: Any) -> Any:
     return (
         select(FundReversal.number).where(column == target).correlate_except(FundReversal)
+    ).scalar_subquery()
+
+
+def _pending_reversal(column: str, target: Any) -> Any:
+    """The number of a reversal proposed for this row and not decided yet."""
+    request = FundReversalRequest
+    return (
+        select(request.number)
+        .where(getattr(request, column) == target, request.state == RequestState.PROPOSED)
+        .correlate_except(request)
     ).scalar_subquery()
 
 
@@ -96,6 +116,7 @@ def _source_select() -> Select[Any]:
                 balances.live_appropriation(),
             ).label("appropriated"),
             _reversal_number(FundReversal.source_id, FundSource.id).label("reversed_by"),
+            _pending_reversal("source_id", FundSource.id).label("reversal_pending"),
             creator.username.label("created_by"),
             FundSource.created_at,
         )
@@ -155,6 +176,7 @@ def _appropriation_select() -> Select[Any]:
             _sum(FundRelease.amount, mine, balances.paid_release()).label("released"),
             Appropriation.note,
             _reversal_number(FundReversal.appropriation_id, Appropriation.id).label("reversed_by"),
+            _pending_reversal("appropriation_id", Appropriation.id).label("reversal_pending"),
             creator.username.label("created_by"),
             Appropriation.created_at,
         )
@@ -232,6 +254,7 @@ def _release_select() -> Select[Any]:
         FundRelease.rejected_at,
         FundRelease.reject_reason,
         _reversal_number(FundReversal.release_id, FundRelease.id).label("reversed_by"),
+        _pending_reversal("release_id", FundRelease.id).label("reversal_pending"),
         *(user.username.label(f"{name}_by") for name, user in people.items()),
     )
     statement = (
@@ -306,27 +329,35 @@ def release_detail(session: Session, actor: Actor, number: str) -> dict[str, Any
 
 
 def _reversal_select() -> Select[Any]:
-    creator = aliased(User)
+    """Reversal documents as proposed, with their decision: a proposal takes effect (and the
+    ``FundReversal`` of the same number exists) only once a second person approved it."""
+    creator, decider = aliased(User), aliased(User)
+    request = FundReversalRequest
     target_number = case(
-        (FundReversal.source_id.is_not(None), FundSource.number),
-        (FundReversal.appropriation_id.is_not(None), Appropriation.number),
+        (request.source_id.is_not(None), FundSource.number),
+        (request.appropriation_id.is_not(None), Appropriation.number),
         else_=FundRelease.number,
     )
     return (
         select(
-            FundReversal.number,
-            FundReversal.target,
+            request.number,
+            request.target,
             target_number.label("reverses"),
-            FundReversal.amount,
-            FundReversal.reason,
+            request.amount,
+            request.reason,
+            request.state,
             creator.username.label("created_by"),
-            FundReversal.created_at,
+            request.created_at,
+            decider.username.label("decided_by"),
+            request.decided_at,
+            request.decision_note,
         )
-        .outerjoin(FundSource, FundSource.id == FundReversal.source_id)
-        .outerjoin(Appropriation, Appropriation.id == FundReversal.appropriation_id)
-        .outerjoin(FundRelease, FundRelease.id == FundReversal.release_id)
-        .join(creator, creator.id == FundReversal.created_by_id)
-        .order_by(FundReversal.number)
+        .outerjoin(FundSource, FundSource.id == request.source_id)
+        .outerjoin(Appropriation, Appropriation.id == request.appropriation_id)
+        .outerjoin(FundRelease, FundRelease.id == request.release_id)
+        .join(creator, creator.id == request.created_by_id)
+        .outerjoin(decider, decider.id == request.decided_by_id)
+        .order_by(request.number)
     )
 
 
@@ -337,7 +368,9 @@ def reversal_rows(session: Session, actor: Actor, *, page: int = 1, per_page: in
 
 def reversal_detail(session: Session, actor: Actor, number: str) -> dict[str, Any]:
     require_reader(actor)
-    return _one(session, _reversal_select().where(FundReversal.number == number), "冲销单", number)
+    return _one(
+        session, _reversal_select().where(FundReversalRequest.number == number), "冲销单", number
+    )
 
 
 # -- trace: money -> materials -> counties -------------------------------------------------
@@ -379,7 +412,10 @@ def _receipt_header(session: Session, document_ids: list[int]) -> dict[int, dict
             reversal.number.label("reversed_by"),
         )
         .join(Depot, Depot.id == StockDocument.depot_id)
-        .outerjoin(reversal, reversal.reverses_id == StockDocument.id)
+        .outerjoin(
+            reversal,
+            (reversal.reverses_id == StockDocument.id) & (reversal.state == DocState.DONE),
+        )
         .where(StockDocument.id.in_(document_ids))
     ).mappings()
     return {row["id"]: {k: v for k, v in row.items() if k != "id"} for row in rows}

@@ -34,14 +34,17 @@ from relief_inventory.funds.models import (
     FundLevel,
     FundRelease,
     FundReversal,
+    FundReversalRequest,
     FundSource,
     PurchaseLink,
     Purpose,
     ReleaseState,
+    RequestState,
     ReversalTarget,
 )
 from relief_inventory.money import parse_amount
 from relief_inventory.stock import lines as parse
+from relief_inventory.stock import services as stock
 from relief_inventory.stock.models import DocKind, DocState, StockDocument
 from relief_inventory.stock.numbering import next_number
 from relief_inventory.stock.services import document_by_number
@@ -453,27 +456,7 @@ def reject(uow: UnitOfWork, number: str, *, reason: str, at: datetime | None = N
     return release
 
 
-# -- reversals -----------------------------------------------------------------------------
-
-
-def _reversal(
-    uow: UnitOfWork, target: str, amount: Decimal, reason: str, when: datetime, **target_id: int
-) -> FundReversal:
-    reversal = FundReversal(
-        number=next_number(uow.session, PREFIX_REVERSAL, when),
-        target=target,
-        amount=amount,
-        reason=reason,
-        created_by_id=uow.actor.user_id,
-        created_at=when,
-        **target_id,
-    )
-    uow.session.add(reversal)
-    try:
-        uow.session.flush()
-    except IntegrityError:
-        raise Conflict("该单据已被冲销", field="number") from None
-    return reversal
+# -- reversals (four eyes: one proposes, another approves) --------------------------------
 
 
 def _reversal_input(uow: UnitOfWork, reason: str, at: datetime | None) -> tuple[str, datetime]:
@@ -486,63 +469,201 @@ def _refuse_if_reversed(session: Session, column: Any, row_id: int, number: str)
         raise Conflict(f"{number} 已被冲销", field="number")
 
 
-def reverse_source(
-    uow: UnitOfWork, number: str, *, reason: str, at: datetime | None = None
-) -> FundReversal:
-    """Undo a wrongly booked source; its appropriations must be reversed first."""
-    reason, when = _reversal_input(uow, reason, at)
-    session = uow.session
-    source = _lock(session, FundSource, source_by_number(session, number, "number").id)
+def _reversible_source(session: Session, source_id: int) -> FundSource:
+    """A source may be reversed once nothing is appropriated from it (locked)."""
+    source = _lock(session, FundSource, source_id)
     _refuse_if_reversed(session, FundReversal.source_id, source.id, source.number)  # type: ignore[arg-type]
     if balances.appropriated(session, source.id) > 0:  # type: ignore[arg-type]
         raise Conflict("该资金来源已有下达，须先冲销其下达", field="number")
-    return _reversal(uow, ReversalTarget.SOURCE, source.amount, reason, when, source_id=source.id)
+    return source
 
 
-def reverse_appropriation(
-    uow: UnitOfWork, number: str, *, reason: str, at: datetime | None = None
-) -> FundReversal:
-    """Undo a wrong appropriation; nothing may have been approved or paid from it."""
-    reason, when = _reversal_input(uow, reason, at)
-    session = uow.session
-    found = appropriation_by_number(session, number, "number")
+def _reversible_appropriation(session: Session, appropriation_id: int) -> Appropriation:
+    """An appropriation may be reversed when nothing was approved or paid from it."""
+    found = session.get(Appropriation, appropriation_id)
+    assert found is not None
     _lock(session, FundSource, found.source_id)
-    appropriation = _lock(session, Appropriation, found.id)
-    _refuse_if_reversed(session, FundReversal.appropriation_id, found.id, found.number)  # type: ignore[arg-type]
-    if balances.open_releases(session, found.id):  # type: ignore[arg-type]
-        raise Conflict("该下达尚有未办结的拨付申请，须先退回", field="number")
-    if balances.committed(session, found.id) > 0:  # type: ignore[arg-type]
-        raise Conflict("该下达已有拨付，须先冲销其拨付", field="number")
-    return _reversal(
-        uow,
-        ReversalTarget.APPROPRIATION,
-        appropriation.amount,
-        reason,
-        when,
-        appropriation_id=appropriation.id,
+    appropriation = _lock(session, Appropriation, appropriation_id)
+    _refuse_if_reversed(
+        session, FundReversal.appropriation_id, appropriation_id, appropriation.number
     )
+    if balances.open_releases(session, appropriation_id):
+        raise Conflict("该下达尚有未办结的拨付申请，须先退回", field="number")
+    if balances.committed(session, appropriation_id) > 0:
+        raise Conflict("该下达已有拨付，须先冲销其拨付", field="number")
+    return appropriation
 
 
-def reverse_release(
-    uow: UnitOfWork, number: str, *, reason: str, at: datetime | None = None
-) -> FundReversal:
-    """Undo a payment (money recovered or booked by mistake). Materials money cannot be
-    reversed below what stock receipts say it bought."""
-    reason, when = _reversal_input(uow, reason, at)
-    session = uow.session
-    found = release_by_number(session, number, "number")
+def _reversible_release(session: Session, release_id: int) -> FundRelease:
+    """Only a paid release is reversed; materials money never below what receipts bought."""
+    found = session.get(FundRelease, release_id)
+    assert found is not None
     _lock(session, Appropriation, found.appropriation_id)
-    release = _lock(session, FundRelease, found.id)
+    release = _lock(session, FundRelease, release_id)
     if release.state != ReleaseState.RELEASED:
         raise Conflict("只有已拨付的申请可以冲销；未拨付的请退回", field="number")
-    _refuse_if_reversed(session, FundReversal.release_id, release.id, release.number)  # type: ignore[arg-type]
+    _refuse_if_reversed(session, FundReversal.release_id, release_id, release.number)
     if release.purpose == Purpose.MATERIALS:
         left = balances.purchase_paid(session, release.appropriation_id) - release.amount
         if balances.linked(session, release.appropriation_id) > left:
             raise Conflict("该笔采购资金已关联入库单，冲销后将不足以覆盖已入库物资", field="number")
-    return _reversal(
-        uow, ReversalTarget.RELEASE, release.amount, reason, when, release_id=release.id
+    return release
+
+
+# target -> (its column on requests and reversals, the check that locks and validates it)
+REVERSIBLE: dict[str, tuple[str, Any]] = {
+    ReversalTarget.SOURCE: ("source_id", _reversible_source),
+    ReversalTarget.APPROPRIATION: ("appropriation_id", _reversible_appropriation),
+    ReversalTarget.RELEASE: ("release_id", _reversible_release),
+}
+
+
+def _propose(
+    uow: UnitOfWork, target: str, row_id: int, reason: str, when: datetime
+) -> FundReversalRequest:
+    session = uow.session
+    column, reversible = REVERSIBLE[target]
+    original = reversible(session, row_id)
+    pending = session.scalar(
+        select(FundReversalRequest.number).where(
+            getattr(FundReversalRequest, column) == row_id,
+            FundReversalRequest.state == RequestState.PROPOSED,
+        )
     )
+    if pending is not None:
+        raise Conflict(f"{original.number} 已有待审批的冲销单 {pending}", field="number")
+    request = FundReversalRequest(
+        number=next_number(session, PREFIX_REVERSAL, when),
+        target=target,
+        amount=original.amount,
+        reason=reason,
+        created_by_id=uow.actor.user_id,
+        created_at=when,
+        **{column: row_id},
+    )
+    session.add(request)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(f"{original.number} 已有待审批的冲销单", field="number") from None
+    return request
+
+
+def reverse_source(
+    uow: UnitOfWork, number: str, *, reason: str, at: datetime | None = None
+) -> FundReversalRequest:
+    """Propose undoing a wrongly booked source; its appropriations must be reversed first."""
+    reason, when = _reversal_input(uow, reason, at)
+    found = source_by_number(uow.session, number, "number")
+    return _propose(uow, ReversalTarget.SOURCE, found.id, reason, when)  # type: ignore[arg-type]
+
+
+def reverse_appropriation(
+    uow: UnitOfWork, number: str, *, reason: str, at: datetime | None = None
+) -> FundReversalRequest:
+    """Propose undoing a wrong appropriation; nothing may have been approved or paid."""
+    reason, when = _reversal_input(uow, reason, at)
+    found = appropriation_by_number(uow.session, number, "number")
+    return _propose(uow, ReversalTarget.APPROPRIATION, found.id, reason, when)  # type: ignore[arg-type]
+
+
+def reverse_release(
+    uow: UnitOfWork, number: str, *, reason: str, at: datetime | None = None
+) -> FundReversalRequest:
+    """Propose undoing a payment (money recovered or booked by mistake). Until a second
+    person approves, the money stays paid: nothing becomes spendable again."""
+    reason, when = _reversal_input(uow, reason, at)
+    found = release_by_number(uow.session, number, "number")
+    return _propose(uow, ReversalTarget.RELEASE, found.id, reason, when)  # type: ignore[arg-type]
+
+
+def reversal_request_by_number(session: Session, number: object) -> FundReversalRequest:
+    return _by_number(session, FundReversalRequest, number, "number", "冲销单")
+
+
+def _open_request(session: Session, request_id: int | None) -> FundReversalRequest:
+    request = _lock(session, FundReversalRequest, request_id)
+    if request.state != RequestState.PROPOSED:
+        raise Conflict(
+            f"冲销单 {request.number} 当前为{RequestState.LABELS[request.state]}，不能再审批",
+            field="state",
+        )
+    return request
+
+
+def approve_reversal(uow: UnitOfWork, number: str, *, at: datetime | None = None) -> FundReversal:
+    """The second person makes a proposed reversal take effect: neither its proposer, nor
+    whoever created the original, nor (for a release) whoever paid it. Everything the
+    proposal was checked against is checked again, under the same locks."""
+    require_role(uow.actor, Role.FINANCE)
+    session = uow.session
+    found = reversal_request_by_number(session, number)
+    column, reversible = REVERSIBLE[found.target]
+    original = reversible(session, getattr(found, column))
+    request = _open_request(session, found.id)
+    involved = [request.created_by_id, original.created_by_id]
+    if isinstance(original, FundRelease):
+        involved.append(original.released_by_id)
+    require_other_person(uow.actor, *involved, what="冲销单")
+    when = parse.moment(at)
+    reversal = FundReversal(
+        number=request.number,
+        target=request.target,
+        amount=original.amount,
+        reason=request.reason,
+        created_by_id=request.created_by_id,
+        created_at=request.created_at,
+        approved_by_id=uow.actor.user_id,
+        approved_at=when,
+        **{column: getattr(request, column)},
+    )
+    session.add(reversal)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict("该单据已被冲销", field="number") from None
+    request.state = RequestState.APPROVED
+    request.decided_by_id = uow.actor.user_id
+    request.decided_at = when
+    request.reversal_id = reversal.id
+    session.flush()
+    return reversal
+
+
+def reject_reversal(
+    uow: UnitOfWork, number: str, *, reason: str, at: datetime | None = None
+) -> FundReversalRequest:
+    """Turn a proposed reversal down with a reason (or its proposer withdraws it): the
+    original stays as it was."""
+    require_role(uow.actor, Role.FINANCE)
+    reason = parse.text(reason, "reason", max_length=500, required=True)
+    session = uow.session
+    request = _open_request(session, reversal_request_by_number(session, number).id)
+    request.state = RequestState.REJECTED
+    request.decided_by_id = uow.actor.user_id
+    request.decided_at = parse.moment(at)
+    request.decision_note = reason
+    session.flush()
+    return request
+
+
+def receive_purchase(
+    uow: UnitOfWork,
+    *,
+    appropriation: str | None = None,
+    amount: Any = None,
+    **receipt: Any,
+) -> StockDocument:
+    """A stock receipt, linked in the same unit of work to the appropriation that paid for
+    it when ``appropriation`` and ``amount`` are given (a refused link refuses the
+    receipt). What the API, the CLI and the back office call to receive goods."""
+    if bool(appropriation) != (amount is not None):
+        missing = "amount" if appropriation else "appropriation"
+        raise InvalidInput("资金下达编号与金额须同时填写", field=missing)
+    document = stock.receive(uow, **receipt)
+    if appropriation:
+        record_purchase(uow, appropriation, document.number, amount)
+    return document
 
 
 # -- materials bought with a fund ----------------------------------------------------------
@@ -553,8 +674,8 @@ def record_purchase(
 ) -> PurchaseLink:
     """Say which appropriation paid for a stock receipt, and how much of it.
 
-    Called by the receipt API in the same unit of work as ``stock.services.receive`` (so a
-    refused link also refuses the receipt). The amount must be covered by materials money
+    Called by ``receive_purchase`` in the same unit of work as ``stock.services.receive``
+    (so a refused link also refuses the receipt). The amount must be covered by materials money
     already paid out from the appropriation and not yet linked to other receipts.
     """
     require_role(uow.actor, Role.KEEPER, Role.FINANCE)
@@ -597,8 +718,10 @@ def _receipt(session: Session, number: str) -> StockDocument:
     if document.kind != DocKind.RECEIPT or document.state != DocState.DONE:
         raise InvalidInput("只能关联已完成的入库单", field="receipt")
     reversed_by = session.scalar(
-        select(StockDocument.number).where(StockDocument.reverses_id == document.id)
+        select(StockDocument.number).where(
+            StockDocument.reverses_id == document.id, StockDocument.state != DocState.CANCELLED
+        )
     )
     if reversed_by is not None:
-        raise Conflict(f"入库单已被冲销（{reversed_by}）", field="receipt")
+        raise Conflict(f"入库单已被冲销或正待冲销（{reversed_by}）", field="receipt")
     return document

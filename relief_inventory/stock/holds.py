@@ -28,9 +28,7 @@ from relief_inventory.uow import UnitOfWork
 Wanted = tuple[QuantKey, int, str]  # what to hold, how many, the input field it came from
 
 
-def hold(
-    uow: UnitOfWork, document: StockDocument, wanted: Iterable[Wanted], at: datetime
-) -> None:
+def hold(uow: UnitOfWork, document: StockDocument, wanted: Iterable[Wanted], at: datetime) -> None:
     """Reserve every wanted quantity for ``document``, all or nothing; refuse naming the
     first field whose stock is not free."""
     session = uow.session
@@ -40,7 +38,8 @@ def hold(
         free = quants.free_quantity(session, key) - (per_quant[quant] if quant else 0)
         if quant is None or free < quantity:
             raise InsufficientStock(
-                f"可用库存不足：需要 {quantity}，可用 {max(free, 0)}（其余已被调拨预留或待审批单据占用）",
+                f"可用库存不足：需要 {quantity}，可用 {max(free, 0)}"
+                "（其余已被调拨预留或待审批单据占用）",
                 field=field,
             )
         per_quant[quant] += quantity

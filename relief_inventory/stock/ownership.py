@@ -65,7 +65,9 @@ def may_move(depot: DepotLike, owner: OwnerLike, authority_order: str) -> bool:
     return bool(authority_order) or is_own_reserve(depot, owner)
 
 
-def dispatch_may_use(owner_county_id: int | None, county_id: int, allow_other_counties: bool) -> bool:
+def dispatch_may_use(
+    owner_county_id: int | None, county_id: int, allow_other_counties: bool
+) -> bool:
     """May a dispatch request of ``county_id`` use this stock? ``owner_county_id`` is set for
     county reserves only (None for the prefecture, province and centre, whose order the
     dispatcher's approval is). Another county's reserve only when the dispatcher allows it."""

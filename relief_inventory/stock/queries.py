@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session, aliased
 
 from relief_inventory.auth.models import User
 from relief_inventory.errors import NotFound
 from relief_inventory.paging import Page, paginate
+from relief_inventory.stock import lot_status
 from relief_inventory.stock.models import (
     Category,
     CountLine,
+    DocState,
     Item,
     Lot,
+    LotStatus,
     Move,
     Owner,
     Quant,
     StockDocument,
+    StockHold,
 )
+from relief_inventory.timeutil import local_today
 from relief_inventory.warehouse.models import County, Depot, Location, LocationKind
 
 
@@ -36,13 +44,26 @@ def depot_item_on_hand(session: Session, depot_code: str, item_code: str) -> int
     return int(total or 0)
 
 
+# How the summary separates what is on hand, by the status the stock reads today.
+SUMMARY_STATUSES = {
+    "usable": LotStatus.AVAILABLE,
+    "expired": LotStatus.EXPIRED,
+    "quarantined": LotStatus.QUARANTINED,
+    "damaged": LotStatus.DAMAGED,
+}
+SUMMARY_LABELS = {"usable": "可用", "expired": "过期", "quarantined": "待检", "damaged": "损坏"}
+
+
 @dataclass(frozen=True)
 class StockSummary:
-    """On-hand pieces per depot and category, with row and column totals."""
+    """On-hand pieces per depot and category, with row and column totals, and what of it is
+    usable, expired, quarantined or damaged (``SUMMARY_STATUSES``)."""
 
     depots: list[tuple[str, str]]  # (code, name), in code order
     categories: list[tuple[str, str]]  # (code, name), in display order
     cells: dict[tuple[str, str], int]  # (depot code, category code) -> on hand
+    by_status: dict[tuple[str, str, str], int] = dataclass_field(default_factory=dict)
+    # (depot code, category code, summary status) -> on hand
 
     def cell(self, depot: str, category: str) -> int:
         return self.cells.get((depot, category), 0)
@@ -57,15 +78,29 @@ class StockSummary:
     def total(self) -> int:
         return sum(self.cells.values())
 
+    def status(self, status: str, *, depot: str | None = None, category: str | None = None) -> int:
+        """Pieces in one summary status, for a depot, a category, both or everything."""
+        return sum(
+            quantity
+            for (d, c, s), quantity in self.by_status.items()
+            if s == status and depot in (None, d) and category in (None, c)
+        )
 
-def stock_summary(session: Session) -> StockSummary:
-    """One grouped query over the quants of internal locations (the depots' shelves)."""
+
+def stock_summary(session: Session, on_date: date | None = None) -> StockSummary:
+    """One grouped query over the quants of internal locations (the depots' shelves), by
+    depot, category and the status the stock reads on ``on_date`` (default today)."""
+    status = lot_status.status_sql(on_date or local_today())
     rows = session.execute(
-        select(Location.depot_id, Item.category_id, func.sum(Quant.on_hand))
-        .join(Location, Location.id == Quant.location_id)
-        .join(Item, Item.id == Quant.item_id)
-        .where(Location.kind == LocationKind.INTERNAL)
-        .group_by(Location.depot_id, Item.category_id)
+        lot_status.join_depot_status(
+            select(Location.depot_id, Item.category_id, status, func.sum(Quant.on_hand))
+            .join(Location, Location.id == Quant.location_id)
+            .join(Item, Item.id == Quant.item_id)
+            .join(Lot, Lot.id == Quant.lot_id),
+            Location.depot_id,
+        )
+        .where(Location.kind == LocationKind.INTERNAL, Quant.on_hand > 0)
+        .group_by(Location.depot_id, Item.category_id, status)
     ).all()
     depots = session.execute(
         select(Depot.id, Depot.code, Depot.name).where(Depot.active.is_(True)).order_by(Depot.code)
@@ -77,15 +112,18 @@ def stock_summary(session: Session) -> StockSummary:
     ).all()
     depot_code = {d.id: d.code for d in depots}
     category_code = {c.id: c.code for c in categories}
-    cells = {
-        (depot_code[d], category_code[c]): int(total)
-        for d, c, total in rows
-        if d in depot_code and c in category_code and total
-    }
+    summary_status = {value: key for key, value in SUMMARY_STATUSES.items()}
+    cells: dict[tuple[str, str], int] = defaultdict(int)
+    by_status: dict[tuple[str, str, str], int] = defaultdict(int)
+    for d, c, state, total in rows:
+        if d in depot_code and c in category_code and total:
+            cells[(depot_code[d], category_code[c])] += int(total)
+            by_status[(depot_code[d], category_code[c], summary_status[state])] += int(total)
     return StockSummary(
         depots=[(d.code, d.name) for d in depots],
         categories=[(c.code, c.name) for c in categories],
-        cells=cells,
+        cells=dict(cells),
+        by_status=dict(by_status),
     )
 
 
@@ -164,7 +202,7 @@ def stock_rows(
             Category.name.label("category_name"),
             Lot.number.label("lot"),
             Lot.expiry_date,
-            Lot.status.label("lot_status"),
+            lot_status.status_sql(local_today()).label("lot_status"),
             Owner.code.label("owner"),
             Owner.name.label("owner_name"),
             Quant.on_hand,
@@ -181,6 +219,7 @@ def stock_rows(
         .where(Location.kind == LocationKind.INTERNAL)
         .order_by(Depot.code, Category.sort_order, Item.code, Lot.number, Owner.code, Quant.id)
     )
+    statement = lot_status.join_depot_status(statement, Depot.id)
     for code, model, column, field, what in (
         (filters.depot, Depot, Depot.id, "depot", "仓库"),
         (filters.item, Item, Item.id, "item", "物资"),
@@ -206,7 +245,8 @@ class DocumentFilters:
 
 def _document_header() -> Select[Any]:
     depot, dest, reversed_doc = aliased(Depot), aliased(Depot), aliased(StockDocument)
-    creator, validator = aliased(User), aliased(User)
+    reversal = aliased(StockDocument)
+    creator, validator, rejecter = aliased(User), aliased(User), aliased(User)
     return (
         select(
             StockDocument.id,
@@ -223,8 +263,11 @@ def _document_header() -> Select[Any]:
             StockDocument.reason,
             StockDocument.source_ref,
             reversed_doc.number.label("reverses"),
+            case((reversal.state == DocState.DONE, reversal.number)).label("reversed_by"),
+            case((reversal.state == DocState.DRAFT, reversal.number)).label("pending_reversal"),
             creator.username.label("created_by"),
             validator.username.label("validated_by"),
+            rejecter.username.label("rejected_by"),
             StockDocument.created_at,
             StockDocument.done_at,
         )
@@ -232,8 +275,13 @@ def _document_header() -> Select[Any]:
         .outerjoin(dest, dest.id == StockDocument.dest_depot_id)
         .outerjoin(County, County.id == StockDocument.county_id)
         .outerjoin(reversed_doc, reversed_doc.id == StockDocument.reverses_id)
+        .outerjoin(
+            reversal,
+            (reversal.reverses_id == StockDocument.id) & (reversal.state != DocState.CANCELLED),
+        )
         .join(creator, creator.id == StockDocument.created_by_id)
         .outerjoin(validator, validator.id == StockDocument.validated_by_id)
+        .outerjoin(rejecter, rejecter.id == StockDocument.rejected_by_id)
     )
 
 
@@ -297,8 +345,45 @@ def document_detail(session: Session, number: str) -> dict[str, Any]:
         .where(CountLine.document_id == header["id"])
         .order_by(CountLine.id)
     ).mappings()
+    held = session.execute(
+        select(
+            Item.code.label("item"),
+            Lot.number.label("lot"),
+            Owner.code.label("owner"),
+            Location.code.label("location"),
+            StockHold.quantity,
+            StockHold.state,
+        )
+        .join(Quant, Quant.id == StockHold.quant_id)
+        .join(Item, Item.id == Quant.item_id)
+        .join(Lot, Lot.id == Quant.lot_id)
+        .join(Owner, Owner.id == Quant.owner_id)
+        .join(Location, Location.id == Quant.location_id)
+        .where(StockHold.document_id == header["id"])
+        .order_by(StockHold.id)
+    ).mappings()
     return {
         **header,
         "moves": list(moves),
         "count_lines": list(counted),
+        "holds": list(held),
     }
+
+
+def lot_statuses(session: Session, lot: Lot) -> list[dict[str, Any]]:
+    """The lot's status in every depot holding it, as it reads today (expiry included)."""
+    status = lot_status.status_sql(local_today())
+    rows = session.execute(
+        lot_status.join_depot_status(
+            select(Depot.code, status, func.sum(Quant.on_hand))
+            .select_from(Quant)
+            .join(Location, Location.id == Quant.location_id)
+            .join(Depot, Depot.id == Location.depot_id)
+            .join(Lot, Lot.id == Quant.lot_id),
+            Depot.id,
+        )
+        .where(Quant.lot_id == lot.id, Quant.on_hand > 0, Location.kind == LocationKind.INTERNAL)
+        .group_by(Depot.code, status)
+        .order_by(Depot.code)
+    )
+    return [{"depot": d, "status": s, "on_hand": int(q)} for d, s, q in rows]
