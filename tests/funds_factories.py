@@ -129,6 +129,23 @@ def funded_appropriation(
     return appropriation
 
 
+def reverse_approved(
+    world: World,
+    service,
+    number: str,
+    *,
+    proposer: str = "finance2",
+    approver: str = "admin",
+    reason: str = "录入错误，冲销",
+) -> str:
+    """Propose a reversal and have a second person approve it; returns its number."""
+    with world.uow(proposer) as uow:
+        reversal = service(uow, number, reason=reason).number
+    with world.uow(approver) as uow:
+        funds.approve_reversal(uow, reversal)
+    return reversal
+
+
 def raw_sql(engine: Engine, statement: str) -> None:
     """Write behind the services' back, as an intruder with database access would (naming an
     actor, so PostgreSQL's require-actor triggers let it through)."""

@@ -158,7 +158,14 @@ def test_receipt_shows_in_stock_and_summary(client, as_user):
     assert [d["code"] for d in summary["depots"]] == ["SB", "YR", "ZX"]
     row = next(r for r in summary["rows"] if r["depot"] == "ZX")
     assert row["cells"] == {"TENT": 40, "FOOD": 60} and row["total"] == 100
-    assert summary["totals"] == {"categories": {"TENT": 40, "FOOD": 60}, "total": 100}
+    assert summary["totals"]["categories"] == {"TENT": 40, "FOOD": 60}
+    assert summary["totals"]["total"] == 100
+    assert summary["totals"]["by_status"] == {
+        "usable": 100,
+        "expired": 0,
+        "quarantined": 0,
+        "damaged": 0,
+    }
 
     detail = client.get(f"{API}/documents/{document['number']}", headers=headers)
     assert detail.status_code == 200 and detail.json == document
@@ -341,6 +348,7 @@ def test_transfer_then_complete_at_the_other_depot(client, world, as_user):
         "from_depot": "ZX",
         "to_depot": "SB",
         "reason": "前置储备",
+        "authority_order": "楚应急调〔2025〕2号",
         "lines": [{"item": "TENT-12", "lot": "T-ZX-1", "quantity": 20}],
     }
     sent = client.post(f"{API}/transfers", json=body, headers=as_user("keeper_zx"))
@@ -434,7 +442,7 @@ def test_rotation_and_reversal(client, world, as_user):
                 "item": "RICE-10",
                 "lot": "R-NEW",
                 "quantity": 10,
-                "expiry_date": (date.today() + timedelta(days=300)).isoformat(),
+                "expiry_date": (date.today() + timedelta(days=500)).isoformat(),
             }
         ],
     }
@@ -445,9 +453,15 @@ def test_rotation_and_reversal(client, world, as_user):
     error_of(client.post(path, json={}, headers=keeper), 422)
     reversal = client.post(path, json={"reason": "轮换录错"}, headers=keeper)
     assert reversal.status_code == 201, reversal.json
-    assert reversal.json["kind"] == "reversal"
+    assert (reversal.json["kind"], reversal.json["state"]) == ("reversal", "draft")
     assert reversal.json["reverses"] == rotated.json["number"]
     error_of(client.post(path, json={"reason": "再次"}, headers=keeper), 409, "conflict")
+    approve = f"{API}/reversals/{reversal.json['number']}/approve"
+    error_of(client.post(approve, headers=keeper), 403, "forbidden")  # proposer and creator
+    approved = client.post(approve, headers=as_user("keeper_zx2"))
+    assert approved.status_code == 200 and approved.json["state"] == "done"
+    original = client.get(f"{API}/documents/{rotated.json['number']}", headers=keeper).json
+    assert (original["reversed"], original["reversed_by"]) == (True, reversal.json["number"])
     rows = client.get(f"{API}/stock?item=RICE-10", headers=as_user("auditor")).json["results"]
     assert [(r["lot"], r["on_hand"]) for r in rows] == [("R-ZX-1", 10)]
 

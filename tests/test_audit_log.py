@@ -42,6 +42,8 @@ def test_every_kind_of_change_is_logged_with_who_when_and_what(world, engine):
     with world.uow("keeper_zx") as uow:
         stock.set_lot_status(uow, item="TENT-12", lot="T-ZX-1", status="damaged", reason="雨淋")
     with world.uow("keeper_zx") as uow:
+        stock.set_lot_status(uow, item="TENT-12", lot="T-ZX-1", status="available", reason="复检")
+    with world.uow("keeper_zx") as uow:
         token, _text = auth.issue_token(uow, "keeper_zx")
     with world.uow("keeper_zx") as uow:
         auth.revoke_token(uow, token.prefix)
@@ -62,12 +64,15 @@ def test_every_kind_of_change_is_logged_with_who_when_and_what(world, engine):
         "lot",
         "stock_document",
         "stock_move",
+        "depot_lot_status",
     }
     updates = {(e.entity_type, *changes(e)) for e in entries if e.action == "update"}
-    assert {("lot", "status"), ("api_token", "revoked_at"), ("app_user", "active")} <= updates
-    lot_update = next(e for e in entries if e.action == "update" and e.entity_type == "lot")
-    assert changes(lot_update) == {"status": ["available", "damaged"]}
-    assert lot_update.reason == "雨淋" and lot_update.actor == "keeper_zx"
+    assert {("api_token", "revoked_at"), ("app_user", "active")} <= updates
+    lot_update = next(
+        e for e in entries if e.action == "update" and e.entity_type == "depot_lot_status"
+    )
+    assert changes(lot_update)["status"] == ["damaged", "available"]
+    assert lot_update.reason == "复检" and lot_update.actor == "keeper_zx"
     assert lot_update.actor_id == world.actors["keeper_zx"].user_id
     assert lot_update.at.tzinfo is not None and lot_update.at.utcoffset() == UTC.utcoffset(None)
     document = next(

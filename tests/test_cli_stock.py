@@ -52,14 +52,24 @@ def test_json_has_cells_and_both_totals(stocked):
 
 def test_csv_has_chinese_headers_and_a_total_row(stocked):
     rows = list(csv.reader(io.StringIO(summary(stocked, "--format", "csv"))))
-    assert rows[0] == ["编码", "仓库", "帐篷", "大米", "合计"]
-    assert rows[-1] == ["", "合计", "125", "140", "265"]
-    assert ["SB", "双柏县救灾物资储备库", "25", "40", "65"] in rows
+    assert rows[0] == ["编码", "仓库", "帐篷", "大米", "合计", "可用", "过期", "待检", "损坏"]
+    assert rows[-1] == ["", "合计", "125", "140", "265", "265", "0", "0", "0"]
+    assert ["SB", "双柏县救灾物资储备库", "25", "40", "65", "65", "0", "0", "0"] in rows
 
 
 def test_table_is_aligned_for_chinese_text(stocked):
     lines = summary(stocked).rstrip("\n").split("\n")
-    assert lines[0].split() == ["编码", "仓库", "帐篷", "大米", "合计"]
+    assert lines[0].split() == [
+        "编码",
+        "仓库",
+        "帐篷",
+        "大米",
+        "合计",
+        "可用",
+        "过期",
+        "待检",
+        "损坏",
+    ]
     assert "265" in lines[-1] and "合计" in lines[-1]
     # Right-aligned numbers end in the same terminal column on every row.
     ends = {display_width(line) for line in lines if not line.startswith("-")}
@@ -68,7 +78,13 @@ def test_table_is_aligned_for_chinese_text(stocked):
 
 def test_empty_database_prints_zero_totals(db_url):
     data = json.loads(summary(db_url, "--format", "json"))
-    assert data == {"categories": [], "depots": [], "category_totals": {}, "total": 0}
+    assert data == {
+        "categories": [],
+        "depots": [],
+        "category_totals": {},
+        "total": 0,
+        "status_totals": {"usable": 0, "expired": 0, "quarantined": 0, "damaged": 0},
+    }
 
 
 def test_unknown_format_is_a_usage_error(db_url):

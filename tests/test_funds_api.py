@@ -143,7 +143,21 @@ def test_finance_books_money_and_the_workflow_runs_to_paid(client, world, auth):
     assert reversed_.status_code == 201
     assert reversed_.json["reverses"] == number
     assert reversed_.json["amount"] == "3000.00"
+    assert reversed_.json["state"] == "proposed"
+    pending = client.get(f"/api/v1/funds/releases/{number}", headers=auth("finance"))
+    assert (pending.json["reversed"], pending.json["reversal_pending"]) == (
+        False,
+        reversed_.json["number"],
+    )
+    approve = f"/api/v1/funds/reversals/{reversed_.json['number']}/approve"
+    for who in ("finance2", "finance"):  # the proposer, the payer
+        refused = client.post(approve, headers=auth(who))
+        assert refused.status_code == 403, refused.json
+    approved = client.post(approve, headers=auth("admin"))
+    assert approved.status_code == 200, approved.json
+    assert (approved.json["state"], approved.json["decided_by"]) == ("approved", "admin")
     again = client.get(f"/api/v1/funds/releases/{number}", headers=auth("finance"))
+    assert again.json["reversed"] is True
     assert again.json["reversed_by"] == reversed_.json["number"]
     listed = client.get("/api/v1/funds/reversals", headers=auth("auditor"))
     assert [r["number"] for r in listed.json["results"]] == [reversed_.json["number"]]

@@ -27,6 +27,7 @@ from tests.funds_factories import (
     make_source,
     paid_release,
     raw_sql,
+    reverse_approved,
     signers,
 )
 
@@ -122,8 +123,7 @@ def _release(world, appr: Appr, fen: int, target: str, people: int, reverse: boo
             funds.pay(uow, number)
         state = "released"
         if reverse:
-            with world.uow(approver) as uow:
-                funds.reverse_release(uow, number, reason="测试冲销")
+            reverse_approved(world, funds.reverse_release, number, proposer=verifier)
             appr.committed -= fen
             state = "reversed"
     if state in ("draft", "submitted", "verified"):
@@ -190,7 +190,9 @@ def test_random_books_tie_out_at_every_level(world, engine, sources, appropriati
 
             def undo(number: str = appr.number) -> None:
                 with world.uow("finance") as uow:
-                    funds.reverse_appropriation(uow, number, reason="测试冲销")
+                    reversal = funds.reverse_appropriation(uow, number, reason="测试冲销")
+                with world.uow("admin") as uow:
+                    funds.approve_reversal(uow, reversal.number)
 
             appr.reversed = _expect(refused, undo)
 

@@ -30,6 +30,7 @@ from tests.funds_factories import (
     make_source,
     paid_release,
     raw_sql,
+    reverse_approved,
     verify_and_approve,
 )
 
@@ -377,23 +378,58 @@ def test_the_same_idempotency_key_returns_the_same_release(world, engine):
 # -- reversals -----------------------------------------------------------------------------
 
 
-def test_a_paid_release_is_corrected_by_a_reversal(world, engine):
+def test_a_paid_release_is_corrected_by_a_reversal_two_people_sign(world, engine):
     appropriation = make_appropriation(world, make_source(world), "1000.00")
-    number = paid_release(world, appropriation, "1000.00")
+    number = paid_release(world, appropriation, "1000.00")  # filed by requester_sb, paid by finance
     with pytest.raises(Conflict):
         file_release(world, appropriation, "0.01")
     with pytest.raises(InvalidInput), world.uow("finance") as uow:
         funds.reverse_release(uow, number, reason="")
     with pytest.raises(PermissionDenied), world.uow("requester_sb") as uow:
         funds.reverse_release(uow, number, reason="误拨")
-    with world.uow("finance") as uow:
-        reversal = funds.reverse_release(uow, number, reason="重复拨付，资金已追回")
-    assert reversal.number.startswith("CZ-")
-    assert reversal.amount == Decimal("1000.00")
+    with world.uow("finance") as uow:  # the payer may propose it ...
+        proposed = funds.reverse_release(uow, number, reason="重复拨付，资金已追回")
+    assert proposed.number.startswith("CZ-") and proposed.state == "proposed"
+    assert proposed.amount == Decimal("1000.00")
+    with pytest.raises(Conflict):  # ... but until approved, the money stays paid
+        file_release(world, appropriation, "0.01")
+    with pytest.raises(Conflict), world.uow("finance2") as uow:
+        funds.reverse_release(uow, number, reason="再次冲销")  # one proposal at a time
+    with pytest.raises(PermissionDenied), world.uow("finance") as uow:
+        funds.approve_reversal(uow, proposed.number)  # neither proposer nor payer
+    with pytest.raises(PermissionDenied), world.uow("requester_sb") as uow:
+        funds.approve_reversal(uow, proposed.number)
+    with world.uow("finance2") as uow:
+        reversal = funds.approve_reversal(uow, proposed.number)
+    assert (reversal.number, reversal.approved_by_id) == (
+        proposed.number,
+        world.actors["finance2"].user_id,
+    )
+    with pytest.raises(Conflict), world.uow("admin") as uow:
+        funds.approve_reversal(uow, proposed.number)  # decided once
     with pytest.raises(Conflict), world.uow("finance") as uow:
         funds.reverse_release(uow, number, reason="再次冲销")
     assert release_state(engine, number) == ReleaseState.RELEASED  # the original stays
     paid_release(world, appropriation, "1000.00")  # the money is available again
+    assert_books_ok(engine)
+
+
+def test_a_rejected_reversal_leaves_the_original_as_it_was(world, engine):
+    appropriation = make_appropriation(world, make_source(world), "1000.00")
+    number = paid_release(world, appropriation, "600.00")
+    with world.uow("finance") as uow:
+        proposed = funds.reverse_release(uow, number, reason="疑似重复").number
+    with pytest.raises(InvalidInput), world.uow("finance2") as uow:
+        funds.reject_reversal(uow, proposed, reason=" ")
+    with world.uow("finance2") as uow:
+        funds.reject_reversal(uow, proposed, reason="核实并非重复拨付")
+    with pytest.raises(Conflict), world.uow("admin") as uow:
+        funds.approve_reversal(uow, proposed)
+    with pytest.raises(Conflict):
+        file_release(world, appropriation, "400.01")  # 600 still paid out
+    with world.uow("finance") as uow:  # a new proposal may follow a rejected one
+        again = funds.reverse_release(uow, number, reason="确认重复").number
+    assert again != proposed
     assert_books_ok(engine)
 
 
@@ -414,25 +450,26 @@ def test_reversals_go_top_down_only_when_nothing_depends_on_them(world, engine):
     with pytest.raises(Conflict), world.uow("finance") as uow:
         funds.reverse_appropriation(uow, appropriation, reason="县市录错")
     pending = file_release(world, appropriation, "10.00")
-    with world.uow("finance") as uow:
-        funds.reverse_release(uow, release, reason="县市录错")
+    reverse_approved(world, funds.reverse_release, release)
     with pytest.raises(Conflict) as refused, world.uow("finance") as uow:
         funds.reverse_appropriation(uow, appropriation, reason="县市录错")
     assert "未办结" in refused.value.message
     with world.uow("finance") as uow:
         funds.reject(uow, pending, reason="下达将冲销")
-    with world.uow("finance") as uow:
-        funds.reverse_appropriation(uow, appropriation, reason="县市录错")
+    with world.uow("finance") as uow:  # the creator may propose ...
+        proposed = funds.reverse_appropriation(uow, appropriation, reason="县市录错").number
+    with pytest.raises(PermissionDenied), world.uow("finance") as uow:
+        funds.approve_reversal(uow, proposed)  # ... never approve
+    with world.uow("finance2") as uow:
+        funds.approve_reversal(uow, proposed)
     with pytest.raises(Conflict):
         file_release(world, appropriation, "1.00")
     corrected = make_appropriation(world, source, "1000.00", "532301")
     assert corrected.startswith("XD-")
     with pytest.raises(Conflict), world.uow("finance") as uow:
         funds.reverse_source(uow, source, reason="再试")
-    with world.uow("finance") as uow:
-        funds.reverse_appropriation(uow, corrected, reason="整笔作废")
-    with world.uow("finance") as uow:
-        funds.reverse_source(uow, source, reason="文号录错，整笔作废")
+    reverse_approved(world, funds.reverse_appropriation, corrected)
+    reverse_approved(world, funds.reverse_source, source)
     with pytest.raises(Conflict):
         make_appropriation(world, source, "1.00")
     assert_books_ok(engine)
