@@ -30,20 +30,23 @@ Wanted = tuple[QuantKey, int, str]  # what to hold, how many, the input field it
 
 def hold(uow: UnitOfWork, document: StockDocument, wanted: Iterable[Wanted], at: datetime) -> None:
     """Reserve every wanted quantity for ``document``, all or nothing; refuse naming the
-    first field whose stock is not free."""
+    first field whose stock is not free. The quant rows are locked first (in id order), so
+    the free quantity read is the one reserved: a refusal means the stock really is taken."""
     session = uow.session
+    wanted = list(wanted)
+    balances = quants.lock_balances(session, [key for key, _quantity, _field in wanted])
     per_quant: dict[int, int] = defaultdict(int)
     for key, quantity, field in wanted:
-        quant = quants.quant_id(session, key)
-        free = quants.free_quantity(session, key) - (per_quant[quant] if quant else 0)
-        if quant is None or free < quantity:
+        quant, on_hand, reserved = balances.get(key, (0, 0, 0))
+        free = on_hand - reserved - per_quant[quant]
+        if not quant or free < quantity:
             raise InsufficientStock(
                 f"可用库存不足：需要 {quantity}，可用 {max(free, 0)}"
                 "（其余已被调拨预留或待审批单据占用）",
                 field=field,
             )
         per_quant[quant] += quantity
-    if not quants.reserve_many(session, per_quant):
+    if not quants.reserve_many(session, per_quant):  # cannot happen under the row locks
         raise InsufficientStock("库存正被他人同时占用，请刷新后重试", field="lines")
     for quant, quantity in per_quant.items():
         session.add(
