@@ -65,16 +65,13 @@ def _worker(db_url: str, actor: Actor, index: int, barrier: Any, results: Any) -
 def shelf(engine) -> tuple[int, int]:
     """(on hand, reserved) of the contested lot on the prefecture depot's shelf."""
     with Session(engine) as session:
-        return (
-            session.execute(
-                select(Quant.on_hand, Quant.reserved)
-                .join(Lot, Lot.id == Quant.lot_id)
-                .join(Location, Location.id == Quant.location_id)
-                .where(Lot.number == LINE["lot"], Location.kind == LocationKind.INTERNAL)
-            )
-            .one()
-            ._tuple()
-        )
+        on_hand, reserved = session.execute(
+            select(Quant.on_hand, Quant.reserved)
+            .join(Lot, Lot.id == Quant.lot_id)
+            .join(Location, Location.id == Quant.location_id)
+            .where(Lot.number == LINE["lot"], Location.kind == LocationKind.INTERNAL)
+        ).one()
+    return on_hand, reserved
 
 
 @pytest.fixture

@@ -175,6 +175,8 @@ class Lot(SQLModel, table=True):
     production_date: date | None = None
     expiry_date: date | None = Field(default=None, index=True)
     origin: str = Field(default=LotOrigin.PURCHASE, max_length=16)
+    # The lot's own status, wherever no depot set one (``DepotLotStatus``): available, or
+    # damaged for the lots that keep damaged returns apart. See ``stock.lot_status``.
     status: str = Field(default=LotStatus.AVAILABLE, max_length=16)
     created_at: datetime = Field(default_factory=utcnow)
 

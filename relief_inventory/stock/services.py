@@ -69,7 +69,6 @@ from relief_inventory.warehouse.services import (
 
 # Drafts a second person approves, and what the segregation message calls them.
 APPROVABLE = {DocKind.SCRAP: "报废单", DocKind.COUNT: "盘点单", DocKind.REVERSAL: "冲销单"}
-ARRIVAL_OUTCOMES = ("received", "damaged", "short")
 
 
 @dataclass(frozen=True)
@@ -1087,6 +1086,8 @@ def rotate(
         field = f"in_lines[{index}]"
         item = item_by_code(session, line.get("item"), f"{field}.item")
         qty = parse.quantity(line.get("quantity"), f"{field}.quantity")
+        if item.tracking == Tracking.SERIAL and qty != 1:
+            raise InvalidInput("按序列号管理的物资每行数量须为 1", field=f"{field}.quantity")
         owners = out_owners.get(item.id, set())  # type: ignore[arg-type]
         if not owners:
             raise InvalidInput(
