@@ -333,11 +333,15 @@ def return_goods(
         if line is None:
             raise InvalidInput("该物资不在本申请中", field=f"{field}.item")
         lot = lot_by_number(session, item, row.get("lot"), f"{field}.lot")
-        held = [
-            owner
-            for key in returnable
-            if key[:2] == (item.id, lot.id) and (owner := session.get(Owner, key[2]))
-        ]
+
+        def held(item_id: int = item.id, lot_id: int = lot.id) -> list[Owner]:  # type: ignore[assignment]
+            """The owners of what the county received of this lot and may still return."""
+            return [
+                owner
+                for key in returnable
+                if key[:2] == (item_id, lot_id) and (owner := session.get(Owner, key[2]))
+            ]
+
         owner_id = line_owner(session, target, held, lot, row.get("owner"), field).id
         counts = {
             outcome: parse.quantity(row.get(outcome, 0), f"{field}.{outcome}", allow_zero=True)

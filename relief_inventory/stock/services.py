@@ -17,7 +17,7 @@ writes anything. The rules every document obeys are stated once:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -242,14 +242,20 @@ def _holders(session: Session, location: Location, item: Item, lot: Lot) -> list
 
 
 def line_owner(
-    session: Session, depot: Depot, held: Sequence[Owner], lot: Lot, code: object, field: str
+    session: Session,
+    depot: Depot,
+    held: Callable[[], Sequence[Owner]],
+    lot: Lot,
+    code: object,
+    field: str,
 ) -> Owner:
     """A line's owner: as named; without one, the depot's own reserve when that is what the
-    depot holds of the lot (``held``: the owners holding it there). Refused naming the
-    owners when the lot is held under another owner or several."""
+    depot holds of the lot (``held()``: the owners holding it there, asked only then).
+    Refused naming the owners when the lot is held under another owner or several."""
     if code:
         return owner_by_code(session, code, f"{field}.owner")
     own = default_owner(session, depot)
+    held = held()  # type: ignore[assignment]
     others = [o for o in held if o.id != own.id]
     if not others:
         return own
@@ -358,8 +364,14 @@ def _outgoing_portions(
     today = on_date or local_today()
     if line.get("lot"):
         lot = lot_by_number(session, item, line["lot"], f"{field}.lot")
-        held = _holders(session, location, item, lot)
-        owner = line_owner(session, depot, held, lot, line.get("owner"), field)
+        owner = line_owner(
+            session,
+            depot,
+            lambda: _holders(session, location, item, lot),
+            lot,
+            line.get("owner"),
+            field,
+        )
         if not any_status:
             _require_usable(session, depot, lot, today, f"{field}.lot")
         require_authority(depot, owner, authority_order, f"{field}.owner")
