@@ -89,8 +89,9 @@ class StockSummary:
 
 def stock_summary(session: Session, on_date: date | None = None) -> StockSummary:
     """One grouped query over the quants of internal locations (the depots' shelves), by
-    depot, category and the status the stock reads on ``on_date`` (default today)."""
-    status = lot_status.status_sql(on_date or local_today())
+    depot, category and the status the stock reads on ``on_date`` (default today; grouped
+    by its label, so the database works the status out once per row)."""
+    status = lot_status.status_sql(on_date or local_today()).label("read_as")
     rows = session.execute(
         lot_status.join_depot_status(
             select(Location.depot_id, Item.category_id, status, func.sum(Quant.on_hand))
@@ -372,7 +373,7 @@ def document_detail(session: Session, number: str) -> dict[str, Any]:
 
 def lot_statuses(session: Session, lot: Lot) -> list[dict[str, Any]]:
     """The lot's status in every depot holding it, as it reads today (expiry included)."""
-    status = lot_status.status_sql(local_today())
+    status = lot_status.status_sql(local_today()).label("read_as")
     rows = session.execute(
         lot_status.join_depot_status(
             select(Depot.code, status, func.sum(Quant.on_hand))
