@@ -107,3 +107,24 @@ def test_pad_and_render_line_up_mixed_text():
     table = render_table(["名称", "qty"], [["帐篷", "1"], ["tent", "12,000"]], ["<", ">"])
     widths = {display_width(line) for line in table.split("\n")}
     assert len(widths) == 1
+
+
+def run(url: str, *args: str):
+    return CliRunner().invoke(main, ["stock", *args], env={"RELIEF_DATABASE_URL": url})
+
+
+def test_documents_and_show_tell_a_reversal(engine, db_url):
+    world = build_world(engine)
+    number = receive_basic(world, 10)
+    with world.uow("keeper_zx") as uow:
+        reversal = stock.reverse(uow, number, reason="重复录入").number
+    shown = run(db_url, "show", number)
+    assert shown.exit_code == 0, shown.output
+    assert f"冲销待审批（{reversal}）" in shown.output
+    with world.uow("keeper_zx2") as uow:
+        stock.approve(uow, reversal)
+    listed = run(db_url, "documents", "--kind", "receipt")
+    assert listed.exit_code == 0 and f"已冲销（{reversal}）" in listed.output
+    shown = run(db_url, "show", reversal)
+    assert "冲销原单：" + number in shown.output and "T-ZX-1" in shown.output
+    assert run(db_url, "show", "RK-1999-000001").exit_code == 2

@@ -72,10 +72,9 @@ def list_sources(year: int | None) -> None:
             session, actor, queries.SourceFilters(year=year), per_page=ALL_ROWS
         )
     for row in page.results:
-        flag = f"  已冲销（{row['reversed_by']}）" if row["reversed_by"] else ""
         click.echo(
             f"{row['number']}  {row['document_number']:<18} {row['title']:<24}"
-            f"{yuan(row['amount'])}{yuan(row['appropriated'] or Decimal('0.00'))}{flag}"
+            f"{yuan(row['amount'])}{yuan(row['appropriated'] or Decimal('0.00'))}{_reversal(row)}"
         )
 
 
@@ -97,8 +96,17 @@ def list_releases(state: str | None, county: str | None) -> None:
         click.echo(
             f"{row['number']}  {row['county']} {row['county_name']:<6} "
             f"{ReleaseState.LABELS[row['state']]:<6}{yuan(row['amount'])}  "
-            f"{row['beneficiaries']:>7} 人  {row['description']}"
+            f"{row['beneficiaries']:>7} 人  {row['description']}{_reversal(row)}"
         )
+
+
+def _reversal(row: dict) -> str:
+    """已冲销 once a reversal took effect; 冲销待审批 while one waits for its second person."""
+    if row["reversed_by"]:
+        return f"  已冲销（{row['reversed_by']}）"
+    if row.get("reversal_pending"):
+        return f"  冲销待审批（{row['reversal_pending']}）"
+    return ""
 
 
 def _table(title: str, rows: list[Row], total: Row) -> None:
