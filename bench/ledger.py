@@ -4,8 +4,9 @@ For each scale (default 1 and 100) the demo prefecture is seeded into a fresh da
 (``seed_database``, timed; target under 15 s at scale 1 on SQLite, the database of
 ``make run``), then the depot x category summary is read ``runs`` times through
 ``stock.queries.stock_summary`` and through a hand-written GROUP BY over the quant table,
-both split by the status the stock reads (per depot, with expiry) (median of each; target: the service within 1.5x of the SQL at scale 100). ``relief
-check``'s ledger proof (every quant = the sum of its moves) is timed once.
+both split by the status the stock reads (per depot, with expiry): median of each; target:
+the service within 1.5x of the SQL at scale 100. ``relief check``'s ledger proof (every
+quant = the sum of its moves) is timed once.
 
 Run alone with ``python -m bench.ledger [--scales 1,100] [--runs 20] [--pg-url URL]``;
 ``bench/__main__`` calls ``run(args)``.
