@@ -39,7 +39,7 @@ from relief_inventory.allocation.check import check_reservations
 from relief_inventory.auth.actor import Actor
 from relief_inventory.auth.services import actor_for, system_actor, user_by_name
 from relief_inventory.bootstrap import init_database
-from relief_inventory.db import make_engine
+from relief_inventory.db import make_engine, open_session
 from relief_inventory.migrate import upgrade
 from relief_inventory.stock.check import check_quants
 from relief_inventory.stock.models import Item, Quant
@@ -148,7 +148,7 @@ def file_requests(engine: Engine, count: int, rng: random.Random) -> list[str]:
     """``count`` approved (not yet allocated) 3-line requests from random counties."""
     system = system_actor(engine)
     dispatcher = _dispatcher(engine)
-    with Session(engine) as session:
+    with open_session(engine) as session:
         items = _stocked_items(session)
         counties = sorted(session.scalars(select(County.code)))
     numbers = []
@@ -175,7 +175,7 @@ def file_requests(engine: Engine, count: int, rng: random.Random) -> list[str]:
 
 
 def _dispatcher(engine: Engine) -> Actor:
-    with Session(engine) as session:
+    with open_session(engine) as session:
         return actor_for(session, user_by_name(session, "dispatcher"))
 
 
@@ -198,7 +198,7 @@ def release(engine: Engine, numbers: list[str]) -> None:
 
 
 def books_problems(engine: Engine) -> list[str]:
-    with Session(engine) as session:
+    with open_session(engine) as session:
         over = session.scalar(select(Quant.id).where(Quant.reserved > Quant.on_hand).limit(1))
         problems = [f"quant {over} over-reserved"] if over is not None else []
         return problems + check_quants(session) + check_reservations(session)

@@ -19,9 +19,9 @@ import sys
 from typing import Any
 
 from sqlalchemy import Engine, text
-from sqlalchemy.orm import Session
 
 from bench.common import median_seconds, temporary_database, timed
+from relief_inventory.db import open_session
 from relief_inventory.stock.check import check_quants
 from relief_inventory.stock.queries import stock_summary
 from seed.generate import DEFAULT_SEED, seed_database
@@ -46,7 +46,7 @@ HAND_WRITTEN = text(
 
 
 def _by_service(engine: Engine) -> dict[tuple[str, str], int]:
-    with Session(engine) as session:
+    with open_session(engine) as session:
         return stock_summary(session).cells
 
 
@@ -119,7 +119,7 @@ def bench_scale(backend: str, pg_url: str | None, scale: int, runs: int) -> list
 
 
 def _check(engine: Engine) -> list[str]:
-    with Session(engine) as session:
+    with open_session(engine) as session:
         return check_quants(session)
 
 

@@ -177,7 +177,9 @@ def _bind_connection(session: Session, connection: Connection) -> None:
     connection.info[SESSION_ON_CONNECTION] = (weakref.ref(session), session.get_transaction())
 
 
-def _after_begin(session: Session, _transaction: Any, connection: Connection) -> None:
+def _after_begin(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
+    if transaction.nested:
+        return  # a savepoint on the connection the transaction already holds
     _bind_connection(session, connection)
     actor = actor_of(session)
     if actor is not None and connection.dialect.name == "postgresql":
@@ -190,20 +192,18 @@ def _after_transaction_create(session: Session, transaction: SessionTransaction)
 
 
 def _after_soft_rollback(session: Session, previous: SessionTransaction) -> None:
+    """A savepoint rolled back: drop what was collected since it began (the root's rollback
+    is _after_transaction_end's). SQLAlchemy ends the transaction before this runs."""
     state = session.info.get(_STATE_KEY)
-    if state is None:
-        return
-    if previous.nested:  # the root's rollback: see _after_transaction_end
-        del state.pending[state.marks.get(previous, 0) :]
+    if state is not None and previous.nested:
+        del state.pending[state.marks.pop(previous) :]
 
 
 def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
     state = session.info.get(_STATE_KEY)
-    if state is None:
-        return
-    state.marks.pop(transaction, None)
-    if transaction.parent is None:  # committed (appended) or rolled back or closed
+    if state is not None and transaction.parent is None:  # committed, rolled back or closed
         state.pending.clear()
+        state.marks.clear()
 
 
 def _before_commit(session: Session) -> None:

@@ -177,16 +177,19 @@ PERMIT_OPTION = "relief_logged_write"
 SESSION_ON_CONNECTION = "relief_session"
 
 
-def permit(statement: T, *tables: str) -> T:
-    """Mark one Core statement as a logged write to exactly ``tables``.
+def permit_options(*tables: str) -> dict[str, Any]:
+    """Execution options marking one statement as a logged write to exactly ``tables``.
 
     The narrow door for the audit package's own Core writes (the chain append, rows inserted
-    with their entries by ``audit.services.insert_logged``); everything else writes audited
+    with their entries by ``audit.capture.insert_logged``); everything else writes audited
     tables through the ORM flush, which the log sees.
     """
-    return statement.execution_options(  # type: ignore[attr-defined]
-        **{PERMIT_OPTION: _Permit(frozenset(tables))}
-    )
+    return {PERMIT_OPTION: _Permit(frozenset(tables))}
+
+
+def permit(statement: T, *tables: str) -> T:
+    """``statement`` with ``permit_options(*tables)``."""
+    return statement.execution_options(**permit_options(*tables))  # type: ignore[attr-defined]
 
 
 def refuse_unaudited_writes(
@@ -227,9 +230,12 @@ def _flushing_with_actor(connection: Connection) -> bool:
         return False
     reference, root = owner
     session = reference()
+    # SQLAlchemy's own flags: ``_warn_on_events`` is set (in a try/finally) only while a
+    # flush's unit of work executes; the legacy bulk_* methods set ``_flushing`` alone.
     return (
         session is not None
-        and session._flushing  # SQLAlchemy's own flag, set for the length of the flush
+        and session._flushing
+        and session._warn_on_events
         and session.get_transaction() is root
         and session.info.get(ACTOR_KEY) is not None
     )

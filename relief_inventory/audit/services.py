@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session
 
 from relief_inventory.audit.chain import (
@@ -32,7 +32,13 @@ from relief_inventory.audit.chain import (
     sealed_hash,
 )
 from relief_inventory.audit.models import AuditEntry
-from relief_inventory.audit.registry import AUDIT_LOG_TABLE, AuditSpec, UnauditedWrite, permit
+from relief_inventory.audit.registry import (
+    AUDIT_LOG_TABLE,
+    AuditSpec,
+    UnauditedWrite,
+    permit,
+    permit_options,
+)
 from relief_inventory.timeutil import canonical_utc, utcnow
 
 # Any constant works; it only has to be the same in every process that appends.
@@ -109,35 +115,38 @@ def append(session: Session, sealed: SealedEntries) -> tuple[int, str]:
     return _append_here(session, sealed)
 
 
-_PG_APPEND = permit(
-    text(
-        "SELECT head_seq, head_hash FROM relief_audit_append(CAST(:lock_key AS bigint), "
-        "CAST(:at AS timestamptz), CAST(:actor_id AS bigint), "
-        "CAST(:actor AS text), CAST(:actions AS text[]), CAST(:entity_types AS text[]), "
-        "CAST(:entity_ids AS text[]), CAST(:changes AS text[]), CAST(:reasons AS text[]), "
-        "CAST(:heads AS text[]), CAST(:tails AS text[]))"
-    ),
-    AUDIT_LOG_TABLE,
+# Arrays go in binary (``%b``): psycopg's text format would escape every JSON quote again.
+_PG_APPEND = (
+    "SELECT head_seq, head_hash FROM relief_audit_append(%(lock_key)s::bigint, "
+    "%(at)s::timestamptz, %(actor_id)s::bigint, %(actor)s::text, %(actions)b::text[], "
+    "%(entity_types)b::text[], %(entity_ids)b::text[], %(changes)b::text[], "
+    "%(reasons)b::text[], %(heads)b::text[], %(tails)b::text[])"
 )
+_PG_APPEND_OPTIONS = permit_options(AUDIT_LOG_TABLE)
 
 
 def _append_postgresql(session: Session, sealed: SealedEntries) -> tuple[int, str]:
-    row = session.execute(
-        _PG_APPEND,
-        {
-            "lock_key": AUDIT_LOCK_KEY,
-            "at": sealed.at,
-            "actor_id": sealed.actor_id,
-            "actor": sealed.actor,
-            "actions": sealed.actions,
-            "entity_types": sealed.entity_types,
-            "entity_ids": sealed.entity_ids,
-            "changes": sealed.changes,
-            "reasons": sealed.reasons,
-            "heads": sealed.heads,
-            "tails": sealed.tails,
-        },
-    ).one()
+    row = (
+        session.connection()
+        .exec_driver_sql(
+            _PG_APPEND,
+            {
+                "lock_key": AUDIT_LOCK_KEY,
+                "at": sealed.at,
+                "actor_id": sealed.actor_id,
+                "actor": sealed.actor,
+                "actions": sealed.actions,
+                "entity_types": sealed.entity_types,
+                "entity_ids": sealed.entity_ids,
+                "changes": sealed.changes,
+                "reasons": sealed.reasons,
+                "heads": sealed.heads,
+                "tails": sealed.tails,
+            },
+            execution_options=_PG_APPEND_OPTIONS,
+        )
+        .one()
+    )
     return int(row[0]), str(row[1])
 
 

@@ -7,10 +7,10 @@ import io
 import json
 
 import click
-from sqlalchemy.orm import Session
 
 from relief_inventory.cli import DomainAwareGroup, current_engine, main
 from relief_inventory.cli.tables import render_table
+from relief_inventory.db import open_session
 from relief_inventory.stock.queries import StockSummary, stock_summary
 
 FORMATS = ("table", "csv", "json")
@@ -27,7 +27,7 @@ def stock() -> None:
 @click.option("--format", "output", type=click.Choice(FORMATS), default="table", show_default=True)
 def summary(output: str) -> None:
     """Pieces on hand per depot and category, with row and column totals."""
-    with Session(current_engine()) as session:
+    with open_session(current_engine()) as session:
         data = stock_summary(session)
     click.echo({"table": as_table, "csv": as_csv, "json": as_json}[output](data))
 
