@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, event, insert, inspect, text
+from sqlalchemy import Connection, Engine, event, insert, inspect, text
 from sqlalchemy.orm import Session, SessionTransaction
 
 from relief_inventory.audit.registry import (
@@ -37,7 +37,7 @@ from relief_inventory.audit.registry import (
     permit,
     spec_for,
 )
-from relief_inventory.audit.services import PendingEntry, append, creation_entry, seal
+from relief_inventory.audit.services import PendingEntry, append_and_commit, creation_entry, seal
 from relief_inventory.db import ACTOR_KEY, REASON_KEY
 
 _STATE_KEY = "relief_audit"
@@ -216,8 +216,18 @@ def _before_commit(session: Session) -> None:
         return
     actor = actor_of(session)
     sealed = seal(state.pending, actor.user_id, actor.username, session.info.get(REASON_KEY))
-    state.head = append(session, sealed)
     state.pending.clear()
+    state.head = append_and_commit(session, sealed)
+
+
+def _refuse_commit_with_pending(connection: Connection) -> None:
+    """Engine hook, the last line: a transaction never commits with entries not appended
+    (a flush after the append, by some other before-commit hook, would do that)."""
+    owner = connection.info.get(SESSION_ON_CONNECTION)
+    session = owner[0]() if owner is not None else None
+    state = session.info.get(_STATE_KEY) if session is not None else None
+    if state is not None and state.pending and session.get_transaction() is owner[1]:
+        raise UnauditedWrite("commit refused: audited changes were flushed after the append")
 
 
 for _name, _hook in (
@@ -230,3 +240,4 @@ for _name, _hook in (
     ("before_commit", _before_commit),
 ):
     event.listen(Session, _name, _hook)
+event.listen(Engine, "commit", _refuse_commit_with_pending)

@@ -107,12 +107,27 @@ def chain_head(session: Session) -> tuple[int, str]:
 
 
 def append(session: Session, sealed: SealedEntries) -> tuple[int, str]:
-    """Link the sealed entries after the current head and write them; returns the new head."""
+    """Link the sealed entries after the current head and write them; returns the new head.
+    The caller commits (or rolls back) the transaction afterwards."""
     if not sealed:
         return chain_head(session)
     if session.get_bind().dialect.name == "postgresql":
-        return _append_postgresql(session, sealed)
+        return _append_postgresql(session, sealed, commit=False)
     return _append_here(session, sealed)
+
+
+def append_and_commit(session: Session, sealed: SealedEntries) -> tuple[int, str]:
+    """The last step of a commit: append, then commit the transaction as soon as possible.
+
+    PostgreSQL: the append call and COMMIT leave in one network message (libpq pipeline),
+    so the chain lock is taken, used and released by the server alone: no client round
+    trip, and no client process waiting for a CPU, happens while it is held. The session's
+    own COMMIT that follows finds nothing left to commit. SQLite: append; the session
+    commits right after, under the write lock it has held since BEGIN IMMEDIATE.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return _append_postgresql(session, sealed, commit=True)
+    return append(session, sealed)
 
 
 # Arrays go in binary (``%b``): psycopg's text format would escape every JSON quote again.
@@ -125,29 +140,33 @@ _PG_APPEND = (
 _PG_APPEND_OPTIONS = permit_options(AUDIT_LOG_TABLE)
 
 
-def _append_postgresql(session: Session, sealed: SealedEntries) -> tuple[int, str]:
-    row = (
-        session.connection()
-        .exec_driver_sql(
-            _PG_APPEND,
-            {
-                "lock_key": AUDIT_LOCK_KEY,
-                "at": sealed.at,
-                "actor_id": sealed.actor_id,
-                "actor": sealed.actor,
-                "actions": sealed.actions,
-                "entity_types": sealed.entity_types,
-                "entity_ids": sealed.entity_ids,
-                "changes": sealed.changes,
-                "reasons": sealed.reasons,
-                "heads": sealed.heads,
-                "tails": sealed.tails,
-            },
-            execution_options=_PG_APPEND_OPTIONS,
-        )
-        .one()
-    )
-    return int(row[0]), str(row[1])
+def _append_postgresql(session: Session, sealed: SealedEntries, *, commit: bool) -> tuple[int, str]:
+    params = {
+        "lock_key": AUDIT_LOCK_KEY,
+        "at": sealed.at,
+        "actor_id": sealed.actor_id,
+        "actor": sealed.actor,
+        "actions": sealed.actions,
+        "entity_types": sealed.entity_types,
+        "entity_ids": sealed.entity_ids,
+        "changes": sealed.changes,
+        "reasons": sealed.reasons,
+        "heads": sealed.heads,
+        "tails": sealed.tails,
+    }
+    connection = session.connection()
+    if not commit:
+        row = connection.exec_driver_sql(
+            _PG_APPEND, params, execution_options=_PG_APPEND_OPTIONS
+        ).one()
+        return int(row[0]), str(row[1])
+    driver = connection.connection.driver_connection  # psycopg's, for its pipeline mode
+    with driver.pipeline():  # type: ignore[union-attr]
+        cursor = driver.cursor()  # type: ignore[union-attr]
+        cursor.execute(_PG_APPEND, params)
+        driver.commit()  # type: ignore[union-attr]
+    head = cursor.fetchone()
+    return int(head[0]), str(head[1])
 
 
 _INSERT_ENTRIES = permit(insert(_ENTRY_TABLE), AUDIT_LOG_TABLE)
