@@ -99,7 +99,7 @@ def read_stock(
             or_(Owner.level != OwnerLevel.COUNTY, Owner.county_id == request.county_id)
         )
     if lock:
-        query = query.with_for_update(of=Quant)
+        query = query.with_for_update(of=Quant, key_share=True)
     stock, sites = [], {}
     for row in session.execute(query):
         (quant, item, lot, owner, free, number, expiry, level, owner_county) = row[:9]
