@@ -11,7 +11,7 @@ import json
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import delete, event, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, scoped_session
 
@@ -133,6 +133,29 @@ def test_rolled_back_savepoints_and_transactions_leave_no_entries(world, engine)
         session.commit()
     assert [e.entity_type for e in entries(engine)[before + 1 :]] == ["county"]
     assert counties(engine) >= {"532391", "532394"} and "532393" not in counties(engine)
+    assert verified(engine)
+
+
+def test_a_flush_after_the_append_cannot_commit_unlogged(world, engine):
+    """Another before-commit hook (after the audit's) that flushes an audited change: the
+    commit is refused (PostgreSQL: the change lands outside the committed transaction,
+    where relief.actor is unset, and is refused there too)."""
+    with open_session(engine, world.actors["admin"]) as session:
+        session.add(new_county("532395"))
+
+        def late_change(_session):
+            session.add(new_county("532396"))
+            session.flush()
+
+        event.listen(session, "before_commit", late_change)
+        with pytest.raises((UnauditedWrite, DBAPIError)):
+            session.commit()
+    assert "532396" not in counties(engine)
+    with open_session(engine, world.actors["admin"]) as session:  # nothing else to log
+        event.listen(session, "before_commit", lambda _s: session.add(new_county("532397")))
+        with pytest.raises((UnauditedWrite, DBAPIError)):
+            session.commit()
+    assert "532397" not in counties(engine)
     assert verified(engine)
 
 

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event, insert, inspect, text
+from sqlalchemy import Connection, event, insert, inspect, text
 from sqlalchemy.orm import Session, SessionTransaction
 
 from relief_inventory.audit.registry import (
@@ -52,6 +52,7 @@ class _Capture:
     pending: list[PendingEntry] = field(default_factory=list)
     marks: dict[SessionTransaction, int] = field(default_factory=dict)
     head: tuple[int, str] | None = None
+    appended: bool = False  # this transaction's entries are in the chain: nothing may follow
 
 
 def _capture(session: Session) -> _Capture:
@@ -90,6 +91,7 @@ def record(
     """Log an event that is not a row change; it is appended when the session commits."""
     if actor_of(session) is None:
         raise UnauditedWrite(f"cannot log '{action}' in a session that names no actor")
+    _refuse_after_append(_capture(session))
     _capture(session).pending.append(
         PendingEntry(action, entity_type, str(entity_id), changes or {}, reason)
     )
@@ -139,10 +141,21 @@ def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
         )
 
 
+def _refuse_after_append(state: _Capture) -> None:
+    if state.appended:
+        raise UnauditedWrite(
+            "audited change after this transaction's entries were appended (a later "
+            "before-commit hook?): refused, nothing of it is committed"
+        )
+
+
 def _after_flush(session: Session, _context: Any) -> None:
     if actor_of(session) is None:
         return
-    pending = _capture(session).pending
+    state = _capture(session)
+    if _audited(session.new) or _audited(session.dirty):
+        _refuse_after_append(state)
+    pending = state.pending
     for obj in session.new:
         spec = spec_for(obj)
         if spec is not None:
@@ -204,6 +217,7 @@ def _after_transaction_end(session: Session, transaction: SessionTransaction) ->
     if state is not None and transaction.parent is None:  # committed, rolled back or closed
         state.pending.clear()
         state.marks.clear()
+        state.appended = False
 
 
 def _before_commit(session: Session) -> None:
@@ -211,23 +225,14 @@ def _before_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint being released: its entries stay pending
     session.flush()
-    state = session.info.get(_STATE_KEY)
-    if state is None or not state.pending:
+    state = _capture(session)
+    state.appended = True  # from here on, an audited change could only miss the log: refused
+    if not state.pending:
         return
     actor = actor_of(session)
     sealed = seal(state.pending, actor.user_id, actor.username, session.info.get(REASON_KEY))
     state.pending.clear()
     state.head = append_and_commit(session, sealed)
-
-
-def _refuse_commit_with_pending(connection: Connection) -> None:
-    """Engine hook, the last line: a transaction never commits with entries not appended
-    (a flush after the append, by some other before-commit hook, would do that)."""
-    owner = connection.info.get(SESSION_ON_CONNECTION)
-    session = owner[0]() if owner is not None else None
-    state = session.info.get(_STATE_KEY) if session is not None else None
-    if state is not None and state.pending and session.get_transaction() is owner[1]:
-        raise UnauditedWrite("commit refused: audited changes were flushed after the append")
 
 
 for _name, _hook in (
@@ -240,4 +245,3 @@ for _name, _hook in (
     ("before_commit", _before_commit),
 ):
     event.listen(Session, _name, _hook)
-event.listen(Engine, "commit", _refuse_commit_with_pending)
