@@ -1,10 +1,11 @@
 """Benchmark: ``relief audit verify`` on a log of a million entries (target: under 20 s).
 
-The log is built through the real append path (``UnitOfWork.record`` and the chain append
-at commit), in large batches. Each entry logs a lot row that really exists, created with
-Core inserts in the same transaction, so the verification walks the chain *and* replays it
-against the table, as it does on a production database. One lot in ten is logged as created
-and then updated (quarantined), like a real lot whose status changed later.
+The log is built through the real append path (the session hooks and the chain append at
+commit), in large batches. Each entry logs a lot row that really exists: the rows are
+inserted with ``audit.capture.insert_logged`` (one Core statement, one entry per row made
+from the values written), so the verification walks the chain *and* replays it against the
+table, as it does on a production database. One lot in ten is then updated (quarantined)
+through the ORM in the same unit of work, like a real lot whose status changed later.
 
 Run alone with ``python -m bench.audit [--audit-entries N] [--pg-url URL]``, or as part of
 ``make bench`` (``python -m bench --only audit``), which calls ``run(args)``.
@@ -21,13 +22,13 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, func, select, text
-from sqlalchemy.orm import Session
 
 from bench.common import temporary_database, timed
-from relief_inventory.audit.registry import AUDITED
+from relief_inventory.audit import capture
 from relief_inventory.audit.verify import verify
 from relief_inventory.auth.services import system_actor
 from relief_inventory.bootstrap import init_database
+from relief_inventory.db import open_session
 from relief_inventory.stock import catalog
 from relief_inventory.stock.models import Lot, LotStatus
 from relief_inventory.timeutil import utcnow
@@ -52,36 +53,35 @@ def build_log(engine: Engine, entries: int, batch: int = BATCH) -> int:
             unit_value="1.00",
         )
         item_id = item.id
-    spec = AUDITED["lot"]
-    with Session(engine) as session:
+    with open_session(engine) as session:
         start = session.scalar(select(func.count()).select_from(Lot)) or 0
         logged = session.scalar(text("SELECT count(*) FROM audit_entry")) or 0
     produced = date(2025, 1, 1)
     lot_id = start
     while logged < entries:
         with UnitOfWork(engine, actor, reason="基准测试") as uow:
-            rows = []
+            rows, quarantined = [], []
             while logged < entries and len(rows) < batch:
                 lot_id += 1
-                row = {
-                    "id": lot_id,
-                    "item_id": item_id,
-                    "number": f"B{lot_id:09d}",
-                    "production_date": produced,
-                    "expiry_date": produced + timedelta(days=365 + lot_id % 300),
-                    "origin": "purchase",
-                    "status": LotStatus.AVAILABLE,
-                    "created_at": utcnow(),
-                }
-                changes = {name: [None, spec.logged_value(name, row[name])] for name in row}
-                uow.record("create", "lot", lot_id, changes)
+                rows.append(
+                    {
+                        "id": lot_id,
+                        "item_id": item_id,
+                        "number": f"B{lot_id:09d}",
+                        "production_date": produced,
+                        "expiry_date": produced + timedelta(days=365 + lot_id % 300),
+                        "origin": "purchase",
+                        "status": LotStatus.AVAILABLE,
+                        "created_at": utcnow(),
+                    }
+                )
                 logged += 1
                 if lot_id % 10 == 0 and logged < entries:
-                    row["status"] = LotStatus.QUARANTINED
-                    uow.record("update", "lot", lot_id, {"status": ["available", "quarantined"]})
+                    quarantined.append(lot_id)
                     logged += 1
-                rows.append(row)
-            uow.session.connection().execute(Lot.__table__.insert(), rows)
+            capture.insert_logged(uow.session, Lot, rows)  # one entry per row, from the row
+            for lot in uow.session.scalars(select(Lot).where(Lot.id.in_(quarantined))):
+                lot.status = LotStatus.QUARANTINED  # an ORM update, logged by the flush
     return logged
 
 
@@ -103,7 +103,7 @@ def bench_backend(backend: str, pg_url: str | None, entries: int) -> list[dict]:
         build_seconds, total = timed(lambda: build_log(engine, entries))
 
         def verify_in_process(**options: Any) -> Any:
-            with Session(engine) as session:
+            with open_session(engine) as session:
                 return verify(session, **options)
 
         chain_seconds, chain = timed(lambda: verify_in_process(check_rows=False))

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, text
-from sqlalchemy.orm import Session
 
 from relief_inventory.auth.actor import Actor
 from relief_inventory.auth.services import (
@@ -36,7 +35,7 @@ from relief_inventory.auth.services import (
     user_by_name,
 )
 from relief_inventory.bootstrap import init_database
-from relief_inventory.db import make_engine
+from relief_inventory.db import make_engine, open_session
 from relief_inventory.errors import Conflict
 from relief_inventory.funds import balances
 from relief_inventory.funds import services as funds
@@ -83,7 +82,7 @@ def prepare(engine: Engine) -> dict[str, Actor]:
         ):
             create_user(uow, username, "bench-password-1")
             grant_role(uow, username, role, county_code=county)
-    with Session(engine) as session:
+    with open_session(engine) as session:
         return {
             name: actor_for(session, user_by_name(session, name))
             for name in ("bench_clerk", "bench_checker", "bench_approver")
@@ -159,7 +158,7 @@ def step_all(engine: Engine, actor: Actor, numbers: list[str], step: Callable) -
 
 def _client(url: str, numbers: list[str], barrier: Any, results: Any) -> None:
     engine = make_engine(url)
-    with Session(engine) as session:
+    with open_session(engine) as session:
         approver = actor_for(session, user_by_name(session, "bench_approver"))
         payer = actor_for(session, user_by_name(session, "bench_checker"))
     barrier.wait(timeout=120)
@@ -202,7 +201,7 @@ def seed_case(backend: str, pg_url: str | None, scale: int) -> dict:
     try:
         prepare(engine)
         seconds = timed(lambda: seed_funds(engine, random.Random(RANDOM_SEED), scale)) / 1000
-        with Session(engine) as session:
+        with open_session(engine) as session:
             latencies = [timed(lambda: reconcile(session, 2024)) for _ in range(5)]
             result = reconcile(session, 2024)
     finally:
@@ -240,7 +239,7 @@ def workflow_case(backend: str, pg_url: str | None, releases: int) -> list[dict]
         _latencies, numbers = file_releases(engine, clerk, half, releases)
         step_all(engine, checker, numbers, funds.verify)
         elapsed, paid, refused = concurrent(url, numbers)
-        with Session(engine) as session:
+        with open_session(engine) as session:
             problems = check_funds(session)
             row = funds.appropriation_by_number(session, half)
             committed = balances.committed(session, row.id)  # type: ignore[arg-type]

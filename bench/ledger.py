@@ -20,9 +20,9 @@ import sys
 from typing import Any
 
 from sqlalchemy import Engine, text
-from sqlalchemy.orm import Session
 
 from bench.common import median_seconds, temporary_database, timed
+from relief_inventory.db import open_session
 from relief_inventory.stock.check import check_quants
 from relief_inventory.stock.queries import SUMMARY_STATUSES, stock_summary
 from relief_inventory.timeutil import local_today
@@ -58,7 +58,7 @@ SUMMARY_NAME = {value: key for key, value in SUMMARY_STATUSES.items()}
 
 
 def _by_service(engine: Engine) -> dict[tuple[str, str, str], int]:
-    with Session(engine) as session:
+    with open_session(engine) as session:
         return stock_summary(session).by_status
 
 
@@ -132,7 +132,7 @@ def bench_scale(backend: str, pg_url: str | None, scale: int, runs: int) -> list
 
 
 def _check(engine: Engine) -> list[str]:
-    with Session(engine) as session:
+    with open_session(engine) as session:
         return check_quants(session)
 
 

@@ -1,8 +1,14 @@
-"""Engines for SQLite (embedded default) and PostgreSQL (production).
+"""Engines for SQLite (embedded default) and PostgreSQL (production), and the sessions on them.
 
 SQLite runs in WAL mode with foreign keys on. Its driver's own transaction handling is
 switched off so that a write transaction can start with ``BEGIN IMMEDIATE``: the write lock
 is taken before anything is read, which is what makes check-then-write safe on SQLite.
+
+Every session of the application comes from ``session_factory(engine)`` (or
+``open_session``): the unit of work, API reads, the CLI, the seed and the back office. Who is
+acting travels in ``session.info[ACTOR_KEY]``; the audit package's session hooks
+(``audit/capture.py``) log every audited change a session flushes, append the entries when it
+commits, and refuse audited changes from a session that names no actor.
 """
 
 from __future__ import annotations
@@ -11,14 +17,18 @@ from collections.abc import Callable, Hashable
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 T = TypeVar("T")
 
 SQLITE_BEGIN_OPTION = "sqlite_begin"
+# session.info keys: who is acting (an ``auth.actor.Actor``), and the default audit reason.
+ACTOR_KEY = "relief_actor"
+REASON_KEY = "relief_reason"
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -66,6 +76,26 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
 def engine_for(url: str) -> Engine:
     """One engine (and pool) per URL for the life of the process."""
     return make_engine(url)
+
+
+_FACTORIES: WeakKeyDictionary[Engine, sessionmaker[Session]] = WeakKeyDictionary()
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """The one session factory per engine; hand it to anything that makes its own sessions
+    (``scoped_session(session_factory(engine))`` for the back office). Objects stay loaded
+    after commit: services return the rows they wrote."""
+    factory = _FACTORIES.get(engine)
+    if factory is None:
+        factory = _FACTORIES[engine] = sessionmaker(engine, expire_on_commit=False)
+    return factory
+
+
+def open_session(engine: Engine, actor: Any = None, *, reason: str | None = None) -> Session:
+    """A session from the factory; with ``actor`` it may write audited tables (its changes
+    are logged as that actor's), without one it may only read them."""
+    info = {ACTOR_KEY: actor, REASON_KEY: reason} if actor is not None else {}
+    return session_factory(engine)(info=info)
 
 
 def once_per_session(session: Session, key: Hashable, load: Callable[[], T | None]) -> T | None:

@@ -3,8 +3,10 @@
 - The audit log refuses UPDATE and DELETE (SQLite and PostgreSQL).
 - A done stock move refuses UPDATE and DELETE: corrections are reversing documents.
 - On PostgreSQL, ledger, money and dispatch tables refuse any write whose transaction did
-  not say who is acting (``relief.actor``, set by the unit of work), so raw SQL and bulk
-  tools cannot quietly bypass the application and its audit entries.
+  not say who is acting (``relief.actor``, set for every session with an actor), so raw SQL
+  and bulk tools cannot quietly bypass the application and its audit entries.
+- On PostgreSQL the same tables refuse TRUNCATE (a statement trigger: row triggers never see
+  it). A new ledger table gets both with ``ledger_table``.
 """
 
 from __future__ import annotations
@@ -88,6 +90,34 @@ def require_actor(*tables: str) -> None:
             f"CREATE TRIGGER {table}_require_actor BEFORE INSERT OR UPDATE OR DELETE ON {table} "
             f"FOR EACH ROW EXECUTE FUNCTION relief_require_actor()"
         )
+
+
+def no_truncate(*tables: str) -> None:
+    """PostgreSQL only: refuse TRUNCATE, which deletes every row without firing row triggers."""
+    if _dialect() != "postgresql":
+        return
+    for table in tables:
+        op.execute(
+            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION relief_refuse_change()"
+        )
+
+
+def ledger_table(*tables: str) -> None:
+    """Every guard a table of the audited ledger needs beyond its own rules: the actor is
+    required and TRUNCATE refused (PostgreSQL)."""
+    require_actor(*tables)
+    no_truncate(*tables)
+
+
+def actor_guarded_tables() -> list[str]:
+    """PostgreSQL: the tables of the current schema that carry the require-actor trigger."""
+    rows = op.get_bind().exec_driver_sql(
+        "SELECT DISTINCT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+        "WHERE c.relnamespace = current_schema()::regnamespace "
+        "AND t.tgname = c.relname || '_require_actor' ORDER BY c.relname"
+    )
+    return [name for (name,) in rows]
 
 
 def drop_trigger(name: str, table: str) -> None:

@@ -22,11 +22,11 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session
 
 from relief_inventory.auth import services as auth
 from relief_inventory.auth.actor import Actor, Role
 from relief_inventory.auth.models import RoleGrant, User
+from relief_inventory.db import open_session
 from relief_inventory.funds import services as funds
 from relief_inventory.funds.models import FundKind, FundLevel, FundSource, Purpose
 from relief_inventory.money import from_fen, to_fen
@@ -123,7 +123,7 @@ class Planned:
 
 def seed_funds(engine: Engine, rng: random.Random, scale: int) -> None:
     """Book the 2024 funds; does nothing if any fund source exists already."""
-    with Session(engine) as session:
+    with open_session(engine) as session:
         if session.scalar(select(func.count(FundSource.id))):
             return
     people = _people(engine)
@@ -139,7 +139,7 @@ def _people(engine: Engine) -> dict[str, Actor]:
     """finance verifies and pays, finance2 approves, each county's requester files.
     Returns actors by username for finance and by county code for the requesters."""
     system = auth.system_actor(engine)
-    with Session(engine) as session:
+    with open_session(engine) as session:
         counties = dict(session.execute(select(County.code, County.id)).all())
         holders = dict(
             session.execute(
@@ -163,7 +163,7 @@ def _people(engine: Engine) -> dict[str, Actor]:
             if username not in existing:
                 auth.create_user(uow, username, f"demo-{username}-{YEAR}")
                 auth.grant_role(uow, username, role, county_code=county)
-    with Session(engine) as session:
+    with open_session(engine) as session:
         return {
             key: auth.actor_for(session, auth.user_by_name(session, username))
             for key, username in users.items()
@@ -235,7 +235,7 @@ def _sources_and_appropriations(
 
 def _tent_receipts(engine: Engine) -> dict[str, tuple[str, int]]:
     """One done receipt of tents per county depot: county code -> (number, value in fen)."""
-    with Session(engine) as session:
+    with open_session(engine) as session:
         rows = session.execute(
             select(
                 County.code,

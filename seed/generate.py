@@ -25,7 +25,7 @@ from relief_inventory.auth.actor import SYSTEM_USERNAME, Actor
 from relief_inventory.auth.models import User
 from relief_inventory.auth.services import actor_for, system_actor, user_by_name
 from relief_inventory.bootstrap import init_database
-from relief_inventory.db import is_sqlite
+from relief_inventory.db import is_sqlite, open_session
 from relief_inventory.errors import Conflict
 from relief_inventory.stock.models import (
     Category,
@@ -83,7 +83,7 @@ class SeedReport:
 
 def database_is_empty(engine: Engine) -> bool:
     """No master data, no documents, no user but ``system`` (what ``init-db`` leaves)."""
-    with Session(engine) as session:
+    with open_session(engine) as session:
         for model in (County, Depot, Owner, Category, Item, StockDocument):
             if session.scalar(select(model.id).limit(1)) is not None:
                 return False
@@ -152,7 +152,7 @@ def _faker(random_seed: int, replica: int) -> Faker:
 
 def _approvers(engine: Engine, reference: Reference) -> Callable[[str], Actor]:
     """Who approves a depot's write-offs and counts: its demo keeper, else the demo admin."""
-    with Session(engine) as session:
+    with open_session(engine) as session:
         actors = {
             user.username: actor_for(session, user_by_name(session, user.username))
             for user in reference.users
@@ -248,7 +248,7 @@ def _count(session: Session, model: type) -> int:
 def _report(
     engine: Engine, reference: Reference, random_seed: int, scale: int, seconds: float
 ) -> SeedReport:
-    with Session(engine) as session:
+    with open_session(engine) as session:
         return SeedReport(
             random_seed=random_seed,
             scale=scale,

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from itertools import count
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from relief_inventory.funds import services as funds
 from relief_inventory.funds.models import FundKind, FundLevel, Purpose
+from tests.conftest import outside_sql
 from tests.factories import World
 
 _documents = count(1)
@@ -149,7 +150,4 @@ def reverse_approved(
 def raw_sql(engine: Engine, statement: str) -> None:
     """Write behind the services' back, as an intruder with database access would (naming an
     actor, so PostgreSQL's require-actor triggers let it through)."""
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("SELECT set_config('relief.actor', 'intruder', true)"))
-        conn.execute(text(statement))
+    outside_sql(engine, statement, as_actor="intruder")

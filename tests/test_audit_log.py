@@ -20,6 +20,7 @@ from relief_inventory.errors import PermissionDenied
 from relief_inventory.stock import services as stock
 from relief_inventory.stock.models import Item, Lot, Quant, StockDocument
 from relief_inventory.warehouse.models import County
+from tests.conftest import outside_sql
 from tests.factories import build_world, receive_basic
 
 
@@ -164,10 +165,7 @@ def test_unaudited_tables_still_take_conditional_updates(world, engine):
 
 def raw(engine, sql: str, actor: str | None = "mallory") -> None:
     """A write behind the application's back, naming an actor on PostgreSQL if asked."""
-    with engine.begin() as conn:
-        if actor and engine.dialect.name == "postgresql":
-            conn.execute(text("SELECT set_config('relief.actor', :a, true)"), {"a": actor})
-        conn.execute(text(sql))
+    outside_sql(engine, sql, as_actor=actor)
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,7 @@ from relief_inventory.funds.models import (
     Purpose,
     ReleaseState,
 )
+from tests.conftest import outside_sql
 from tests.factories import build_world
 from tests.funds_factories import (
     file_release,
@@ -501,13 +502,12 @@ def test_database_refuses_edits_of_final_money_rows(world, engine):
 @pytest.mark.parametrize("db_url", ["pg"], indirect=True)
 def test_postgres_refuses_money_writes_without_an_actor(world, engine):
     make_source(world, "1000.00")
-    with pytest.raises(DatabaseError, match=r"relief\.actor"), engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO fund_reversal (number, target, source_id, amount, reason, "
-                "created_by_id, created_at) SELECT 'CZ-X', 'source', id, amount, 'x', "
-                "created_by_id, now() FROM fund_source"
-            )
+    with pytest.raises(DatabaseError, match=r"relief\.actor"):
+        outside_sql(
+            engine,
+            "INSERT INTO fund_reversal (number, target, source_id, amount, reason, "
+            "created_by_id, created_at) SELECT 'CZ-X', 'source', id, amount, 'x', "
+            "created_by_id, now() FROM fund_source",
         )
 
 

@@ -27,7 +27,7 @@ from relief_inventory.warehouse.models import Location, LocationKind
 from seed.generate import database_is_empty, issued_to_counties, reset_database
 from seed.plan import plan_replica
 from seed.reference import load_reference
-from tests.conftest import BACKENDS, PG_URL, pg_schema_url
+from tests.conftest import BACKENDS, PG_URL, pg_schema_url, require_pg
 from tests.factories import build_world, receive_basic
 
 FACT_DEPOTS = 11
@@ -51,6 +51,7 @@ def seeded(
         url = f"sqlite:///{path}"
         schema = None
     else:
+        require_pg()
         schema = f"seed_{os.getpid()}_{uuid.uuid4().hex[:8]}"
         admin = make_engine(PG_URL)
         with admin.begin() as conn:

@@ -1,11 +1,13 @@
 """Turning the allocator's plan into reservations on the quants, safely under concurrency.
 
 Many dispatchers allocate at once, from several processes, against scarce stock. Each
-attempt reads the free stock, plans with the pure allocator and reserves all its picks with
-``quants.reserve_many``: the quant rows are locked in id order (PostgreSQL), then one
-conditional ``UPDATE … WHERE on_hand - reserved >= :q`` must touch every one of them. When a
-racing writer got there first it touches fewer: the attempt's savepoint is rolled back
-(releasing its row locks) and the next attempt re-reads and re-plans. After a few lost races
+attempt reads the free stock, plans with the pure allocator, writes the reservations and
+lines, and last reserves all its picks with ``quants.reserve_many``: the quant rows are
+locked in id order (PostgreSQL), then one conditional ``UPDATE … WHERE on_hand - reserved
+>= :q`` must touch every one of them, so the rows stay locked only from there to the commit.
+When a racing writer got there first it touches fewer: the attempt's savepoint is rolled
+back (its writes, its audit entries and its row locks) and the next attempt re-reads and
+re-plans. After a few lost races
 every candidate row is locked before reading (``SELECT … FOR UPDATE`` in id order), so an
 allocation always ends: with its reservations, or with the shortage recorded. On SQLite the
 unit of work holds the database write lock, so the first attempt always wins.
@@ -23,6 +25,7 @@ from sqlalchemy.orm import Session
 from relief_inventory.allocation import allocator
 from relief_inventory.allocation.common import lines_of, reservations_of, retryable, transition
 from relief_inventory.allocation.models import (
+    DispatchLine,
     DispatchRequest,
     RequestState,
     Reservation,
@@ -97,7 +100,7 @@ def read_stock(
             or_(Owner.level != OwnerLevel.COUNTY, Owner.county_id == request.county_id)
         )
     if lock:
-        query = query.with_for_update(of=Quant)
+        query = query.with_for_update(of=Quant, key_share=True)
     stock, sites = [], {}
     for row in session.execute(query):
         (quant, item, lot, owner, free, number, expiry, level, owner_county) = row[:9]
@@ -120,7 +123,7 @@ def read_stock(
     return stock, list(sites.values())
 
 
-def _plan_and_reserve(
+def _plan(
     uow: UnitOfWork,
     request: DispatchRequest,
     needs: list[allocator.Need],
@@ -129,12 +132,11 @@ def _plan_and_reserve(
     *,
     lock: bool,
 ) -> allocator.Plan:
-    session = uow.session
     on_date = delivery_date(at)
     stock, sites = read_stock(
-        session, request, sorted({n.item_id for n in needs}), on_date, lock=lock
+        uow.session, request, sorted({n.item_id for n in needs}), on_date, lock=lock
     )
-    plan = allocator.allocate(
+    return allocator.allocate(
         needs,
         county_id=county.id,
         destination=allocator.Point(float(county.lat), float(county.lon)),
@@ -143,55 +145,18 @@ def _plan_and_reserve(
         delivery_date=on_date,
         allow_other_counties=request.allow_other_counties,
     )
-    per_quant: dict[int, int] = defaultdict(int)
-    for pick in plan.picks:
-        per_quant[pick.quant_id] += pick.quantity
-    if not quants.reserve_many(session, per_quant):
-        raise _LostRace
-    return plan
 
 
-def _reserve_with_retries(
+def _record(
     uow: UnitOfWork,
     request: DispatchRequest,
-    needs: list[allocator.Need],
-    county: County,
+    lines: list[DispatchLine],
+    plan: allocator.Plan,
     at: datetime,
-) -> allocator.Plan:
-    sqlite = is_sqlite(uow.engine)
-    for attempt in range(ATTEMPTS):
-        try:
-            with uow.savepoint():
-                return _plan_and_reserve(
-                    uow,
-                    request,
-                    needs,
-                    county,
-                    at,
-                    lock=not sqlite and attempt >= OPTIMISTIC_ATTEMPTS,
-                )
-        except _LostRace:
-            continue
-        except DBAPIError as error:
-            if not retryable(error):
-                raise
-    raise Conflict("库存正被其他调度员同时分配，请稍后重试", field="number")
-
-
-def allocate_request(uow: UnitOfWork, request: DispatchRequest, at: datetime) -> allocator.Plan:
-    """Reserve stock for what the lines still lack; record reservations and shortages."""
+) -> None:
+    """Write what the plan means: reservations, each line's allocation and shortage, the
+    request's state and the log's account of it."""
     session = uow.session
-    lines = lines_of(session, request)
-    needs = [
-        allocator.Need(line.id, line.item_id, line.quantity - line.allocated)
-        for line in lines
-        if line.quantity > line.allocated
-    ]
-    if not needs:
-        raise Conflict("该申请的物资已全部分配", field="number")
-    county = session.get(County, request.county_id)
-    assert county is not None
-    plan = _reserve_with_retries(uow, request, needs, county, at)
     for pick in plan.picks:
         session.add(
             Reservation(
@@ -225,7 +190,58 @@ def allocate_request(uow: UnitOfWork, request: DispatchRequest, at: datetime) ->
     else:
         uow.record("dispatch_allocation_short", "dispatch_request", request.id, details)
     session.flush()
-    return plan
+
+
+def _reserve(session: Session, plan: allocator.Plan) -> None:
+    per_quant: dict[int, int] = defaultdict(int)
+    for pick in plan.picks:
+        per_quant[pick.quant_id] += pick.quantity
+    if not quants.reserve_many(session, per_quant):
+        raise _LostRace
+
+
+def _allocate_with_retries(
+    uow: UnitOfWork,
+    request: DispatchRequest,
+    lines: list[DispatchLine],
+    needs: list[allocator.Need],
+    county: County,
+    at: datetime,
+) -> allocator.Plan:
+    """Plan, write, and reserve last: the quant rows are locked from the reserving UPDATE to
+    the commit only, not while the reservations and lines are written. A lost race rolls the
+    attempt's savepoint back (its writes and its audit entries with it) and plans again."""
+    sqlite = is_sqlite(uow.engine)
+    for attempt in range(ATTEMPTS):
+        try:
+            with uow.savepoint():
+                lock = not sqlite and attempt >= OPTIMISTIC_ATTEMPTS
+                plan = _plan(uow, request, needs, county, at, lock=lock)
+                _record(uow, request, lines, plan, at)
+                _reserve(uow.session, plan)
+                return plan
+        except _LostRace:
+            continue
+        except DBAPIError as error:
+            if not retryable(error):
+                raise
+    raise Conflict("库存正被其他调度员同时分配，请稍后重试", field="number")
+
+
+def allocate_request(uow: UnitOfWork, request: DispatchRequest, at: datetime) -> allocator.Plan:
+    """Reserve stock for what the lines still lack; record reservations and shortages."""
+    session = uow.session
+    lines = lines_of(session, request)
+    needs = [
+        allocator.Need(line.id, line.item_id, line.quantity - line.allocated)
+        for line in lines
+        if line.quantity > line.allocated
+    ]
+    if not needs:
+        raise Conflict("该申请的物资已全部分配", field="number")
+    county = session.get(County, request.county_id)
+    assert county is not None
+    return _allocate_with_retries(uow, request, lines, needs, county, at)
 
 
 def release_all(uow: UnitOfWork, request: DispatchRequest, at: datetime) -> int:

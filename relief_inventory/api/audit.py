@@ -10,7 +10,6 @@ from collections.abc import Iterator
 
 from flask import Response
 from flask.views import MethodView
-from sqlalchemy.orm import Session
 
 from relief_inventory.api.common import actor, engine, protected_blueprint, read_session
 from relief_inventory.audit import queries
@@ -19,6 +18,7 @@ from relief_inventory.audit.verify import parse_head, verify
 from relief_inventory.auth.actor import Role
 from relief_inventory.auth.policy import require_role
 from relief_inventory.auth.services import check_logged
+from relief_inventory.db import open_session
 from relief_inventory.paging import Page
 from schemas.audit import (
     AuditFilterSchema,
@@ -62,7 +62,7 @@ class AuditExport(MethodView):
         bound = engine()
 
         def rows() -> Iterator[str]:
-            with Session(bound) as session:
+            with open_session(bound) as session:
                 yield from queries.iter_csv(session, filters)
 
         return Response(

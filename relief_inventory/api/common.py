@@ -13,6 +13,7 @@ from webargs.flaskparser import FlaskParser
 
 from relief_inventory.auth.actor import Actor
 from relief_inventory.auth.services import actor_for_token
+from relief_inventory.db import open_session
 from relief_inventory.errors import Unauthenticated
 from relief_inventory.uow import UnitOfWork
 
@@ -22,7 +23,7 @@ def engine() -> Engine:
 
 
 def read_session() -> Session:
-    return Session(engine())
+    return open_session(engine())
 
 
 def actor() -> Actor:

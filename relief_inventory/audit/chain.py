@@ -100,14 +100,49 @@ def entry_hash(fields: Mapping[str, Any]) -> str:
 # The canonical JSON of the hashed fields, keys in sorted order, spelled out once so that
 # verifying a million entries does not build and sort a dict per entry. It produces exactly
 # ``canonical_json({name: value for name in HASHED_FIELDS})`` (a test holds it to that).
-_LINK_TEMPLATE = (
+# Sorted, the two fields only the chain's head decides (``prev_hash``, ``seq``) come last but
+# for ``reason``: an entry's payload is sealed in two parts around them, before the chain is
+# locked, and completed under the lock by ``sealed_hash`` (in SQL too, see audit/services.py).
+_HEAD_TEMPLATE = (
     '{"action":%s,"actor":%s,"actor_id":%s,"at":%s,"changes":%s,"entity_id":%s,'
-    '"entity_type":%s,"prev_hash":%s,"reason":%s,"seq":%d}'
+    '"entity_type":%s,"prev_hash":"'
 )
+_TAIL_TEMPLATE = '","reason":%s,"seq":'
 
 
 def _text(value: str | None) -> str:
     return "null" if value is None else encode_basestring(value)
+
+
+def payload_parts(
+    at: str,
+    actor_id: int | None,
+    actor: str,
+    action: str,
+    entity_type: str,
+    entity_id: str,
+    changes: str,
+    reason: str | None,
+) -> tuple[str, str]:
+    """An entry's canonical payload without its link: the text before ``prev_hash`` and the
+    text between it and ``seq``. ``at`` is already canonical UTC text."""
+    head = _HEAD_TEMPLATE % (
+        encode_basestring(action),
+        encode_basestring(actor),
+        "null" if actor_id is None else int(actor_id),
+        encode_basestring(at),
+        encode_basestring(changes),
+        encode_basestring(entity_id),
+        encode_basestring(entity_type),
+    )
+    return head, _TAIL_TEMPLATE % _text(reason)
+
+
+def sealed_hash(head: str, prev_hash: str, tail: str, seq: int) -> str:
+    """Complete a sealed payload with its link and hash it: what happens under the chain lock.
+
+    ``prev_hash`` is a hash (hex digits), which JSON spells as itself between quotes."""
+    return hashlib.sha256(f"{head}{prev_hash}{tail}{seq}}}".encode()).hexdigest()
 
 
 def link_hash(
@@ -123,19 +158,9 @@ def link_hash(
     prev_hash: str,
 ) -> str:
     """The hash of one entry from its fields, ``at`` already in canonical UTC text."""
-    payload = _LINK_TEMPLATE % (
-        encode_basestring(action),
-        encode_basestring(actor),
-        "null" if actor_id is None else int(actor_id),
-        encode_basestring(at),
-        encode_basestring(changes),
-        encode_basestring(entity_id),
-        encode_basestring(entity_type),
-        encode_basestring(prev_hash),
-        _text(reason),
-        seq,
-    )
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    head, tail = payload_parts(at, actor_id, actor, action, entity_type, entity_id, changes, reason)
+    # A stored prev_hash that is not hex (tampered) is escaped as JSON would escape it.
+    return sealed_hash(head, encode_basestring(prev_hash)[1:-1], tail, int(seq))
 
 
 def mask_secret(value: str | None) -> str | None:

@@ -42,7 +42,7 @@ from relief_inventory.audit.chain import GENESIS_HASH, canonical_value, link_has
 from relief_inventory.audit.models import AuditEntry
 from relief_inventory.audit.registry import AUDITED, AuditSpec
 from relief_inventory.audit.services import chain_head
-from relief_inventory.db import make_engine
+from relief_inventory.db import make_engine, open_session
 from relief_inventory.errors import InvalidInput
 from relief_inventory.timeutil import canonical_utc
 
@@ -161,7 +161,7 @@ def walker_main() -> None:
     seq_text, _, digest = head.partition(":")
     expected = (int(seq_text), digest) if head else None
     engine = make_engine(os.environ[_WALKER_URL])
-    with Session(engine) as session, _gc_paused():
+    with open_session(engine) as session, _gc_paused():
         result = _walk_chain(session, upto, expected)
     engine.dispose()
     print(json.dumps({"entries": result.entries, "head": result.head, "problems": result.problems}))
@@ -386,7 +386,7 @@ def check_audit(session: Session) -> list[str]:
 
     In a session of its own, so that it reads one snapshot even if the checks before it
     have already started a transaction on ``session``."""
-    with Session(session.get_bind()) as own:
+    with open_session(session.get_bind()) as own:
         return verify(own).problems
 
 

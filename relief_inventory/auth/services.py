@@ -19,6 +19,7 @@ from relief_inventory.auth.passwords import (
     verify_password,
 )
 from relief_inventory.auth.policy import require_role
+from relief_inventory.db import open_session
 from relief_inventory.errors import (
     Conflict,
     InvalidInput,
@@ -65,7 +66,7 @@ def user_by_name(session: Session, username: str) -> User:
 
 def system_actor(engine: Engine) -> Actor:
     """The actor of set-up commands (init-db, seed); created on first use."""
-    with Session(engine) as session:
+    with open_session(engine) as session:
         user = session.scalar(select(User).where(User.username == SYSTEM_USERNAME))
         if user is not None:
             return actor_for(session, user)
@@ -75,7 +76,7 @@ def system_actor(engine: Engine) -> Actor:
         uow.session.add(user)
         uow.session.flush()
         uow.session.add(RoleGrant(user_id=user.id, role=Role.ADMIN))
-    with Session(engine) as session:
+    with open_session(engine) as session:
         return actor_for(session, user_by_name(session, SYSTEM_USERNAME))
 
 

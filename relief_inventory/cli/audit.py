@@ -5,12 +5,12 @@ from __future__ import annotations
 import sys
 
 import click
-from sqlalchemy.orm import Session
 
 from relief_inventory.audit.queries import filters_from, iter_csv
 from relief_inventory.audit.services import chain_head
 from relief_inventory.audit.verify import parse_head, verify
 from relief_inventory.cli import DomainAwareGroup, current_engine, main
+from relief_inventory.db import open_session
 
 # -- audit ---------------------------------------------------------------------------------
 
@@ -23,7 +23,7 @@ def audit() -> None:
 @audit.command("head")
 def audit_head() -> None:
     """Print the latest sequence number and hash: publish it to detect rewriting later."""
-    with Session(current_engine()) as session:
+    with open_session(current_engine()) as session:
         seq, digest = chain_head(session)
     click.echo(f"{seq}:{digest}")
 
@@ -34,7 +34,7 @@ def audit_head() -> None:
 def audit_verify(head: str | None, chain_only: bool) -> None:
     """Walk the hash chain and replay it against the ledger; exit 1 at the first fault."""
     expected = parse_head(head, "--head") if head else None
-    with Session(current_engine()) as session:
+    with open_session(current_engine()) as session:
         result = verify(session, expected_head=expected, check_rows=not chain_only)
     if result.ok:
         click.echo(
@@ -59,7 +59,7 @@ def audit_export(output: str, **options: str | None) -> None:
     filters = filters_from(options)
     stream = sys.stdout.buffer if output == "-" else open(output, "wb")  # noqa: SIM115
     try:
-        with Session(current_engine()) as session:
+        with open_session(current_engine()) as session:
             for chunk in iter_csv(session, filters):
                 stream.write(chunk.encode("utf-8"))
     finally:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 
 import click
-from sqlalchemy.orm import Session
 
 from relief_inventory.bootstrap import init_database
 from relief_inventory.checks import run_checks
 from relief_inventory.cli import current_engine, main
+from relief_inventory.db import open_session
 
 
 @main.command("init-db")
@@ -23,7 +23,7 @@ def init_db() -> None:
 @main.command("check")
 def check() -> None:
     """Recompute every balance from the ledger; exit 1 naming each difference."""
-    with Session(current_engine()) as session:
+    with open_session(current_engine()) as session:
         results = run_checks(session)
     failed = False
     for name, problems in results.items():

@@ -6,7 +6,6 @@ import sys
 from typing import Any
 
 import click
-from sqlalchemy.orm import Session
 
 from relief_inventory.allocation import queries
 from relief_inventory.allocation.common import request_by_number
@@ -14,6 +13,7 @@ from relief_inventory.allocation.models import RequestState
 from relief_inventory.allocation.requests import flag_overdue_countersignatures
 from relief_inventory.auth.services import system_actor
 from relief_inventory.cli import DomainAwareGroup, admin_uow, current_engine, main
+from relief_inventory.db import open_session
 from relief_inventory.timeutil import format_local
 
 
@@ -39,7 +39,7 @@ def dispatch_list(state: str | None, county: str | None, overdue: bool, limit: i
     """Requests, newest first: number, county, urgency, state, filed at, lines."""
     engine = current_engine()
     actor = system_actor(engine)
-    with Session(engine) as session:
+    with open_session(engine) as session:
         page = queries.list_requests(
             session, actor, state=state, county=county, overdue=overdue, per_page=limit
         )
@@ -59,7 +59,7 @@ def dispatch_show(number: str) -> None:
     """One request: lines, picks (depot, lot, owner), dispatch documents, time stamps."""
     engine = current_engine()
     actor = system_actor(engine)
-    with Session(engine) as session:
+    with open_session(engine) as session:
         view = queries.request_view(session, actor, request_by_number(session, number))
     click.echo(
         f"{view['number']}  {view['county_name']}（{view['county']}）  "
@@ -109,7 +109,7 @@ def dispatch_overdue(flag: bool) -> None:
             newly = {r.number for r in flag_overdue_countersignatures(uow)}
     else:
         newly = set()
-    with Session(current_engine()) as session:
+    with open_session(current_engine()) as session:
         overdue = queries.overdue_countersignatures(session)
         for request in overdue:
             mark = "（本次记入审计日志）" if request.number in newly else ""

@@ -10,10 +10,10 @@ import sys
 from decimal import Decimal
 
 import click
-from sqlalchemy.orm import Session
 
 from relief_inventory.auth.services import system_actor
 from relief_inventory.cli import DomainAwareGroup, admin_uow, current_engine, main
+from relief_inventory.db import open_session
 from relief_inventory.funds import queries
 from relief_inventory.funds import services as fund_services
 from relief_inventory.funds.models import FundKind, FundLevel, ReleaseState
@@ -67,7 +67,7 @@ def list_sources(year: int | None) -> None:
     """List fund sources with what has been appropriated from each."""
     engine = current_engine()
     actor = system_actor(engine)
-    with Session(engine) as session:
+    with open_session(engine) as session:
         page = queries.source_rows(
             session, actor, queries.SourceFilters(year=year), per_page=ALL_ROWS
         )
@@ -85,7 +85,7 @@ def list_releases(state: str | None, county: str | None) -> None:
     """List releases (newest first)."""
     engine = current_engine()
     actor = system_actor(engine)
-    with Session(engine) as session:
+    with open_session(engine) as session:
         page = queries.release_rows(
             session,
             actor,
@@ -126,7 +126,7 @@ def _table(title: str, rows: list[Row], total: Row) -> None:
 def reconcile_command(year: int | None) -> None:
     """Per source, county, kind and level: amount, appropriated, released, balance.
     Exits 1 if any level does not tie out to the fen."""
-    with Session(current_engine()) as session:
+    with open_session(current_engine()) as session:
         result = reconcile(session, year)
     click.echo(f"资金对账（{year or '全部'}年度，单位：元）")
     for title, rows in (
@@ -156,7 +156,7 @@ def trace(item: str | None, lot: str | None, appropriation: str | None) -> None:
         raise click.UsageError("give either --item and --lot, or --appropriation")
     engine = current_engine()
     actor = system_actor(engine)
-    with Session(engine) as session:
+    with open_session(engine) as session:
         if appropriation:
             found = queries.trace_appropriation(session, actor, appropriation)
             click.echo(f"{found['number']}  {found['county_name']}  {found['amount']:,.2f} 元")

@@ -7,10 +7,10 @@ import io
 import json
 
 import click
-from sqlalchemy.orm import Session
 
 from relief_inventory.cli import DomainAwareGroup, current_engine, main
 from relief_inventory.cli.tables import render_table
+from relief_inventory.db import open_session
 from relief_inventory.stock.models import DocKind, DocState
 from relief_inventory.stock.queries import (
     SUMMARY_LABELS,
@@ -38,7 +38,7 @@ def stock() -> None:
 def summary(output: str) -> None:
     """Pieces on hand per depot and category, with row and column totals, and how many of
     them are usable, expired, quarantined or damaged today."""
-    with Session(current_engine()) as session:
+    with open_session(current_engine()) as session:
         data = stock_summary(session)
     click.echo({"table": as_table, "csv": as_csv, "json": as_json}[output](data))
 
@@ -117,7 +117,7 @@ def as_json(data: StockSummary) -> str:
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 500))
 def documents(kind: str | None, state: str | None, depot: str | None, limit: int) -> None:
     """Stock documents, newest first, with whether each was reversed or rejected."""
-    with Session(current_engine()) as session:
+    with open_session(current_engine()) as session:
         page = document_rows(
             session, DocumentFilters(kind=kind, state=state, depot=depot), per_page=limit
         )
@@ -142,7 +142,7 @@ def documents(kind: str | None, state: str | None, depot: str | None, limit: int
 @click.argument("number")
 def show(number: str) -> None:
     """One document: header, who did what, its reversal, moves, counted lines, holds."""
-    with Session(current_engine()) as session:
+    with open_session(current_engine()) as session:
         doc = document_detail(session, number)
     click.echo(f"{doc['number']}  {DocKind.LABELS.get(doc['kind'], doc['kind'])}  {_state(doc)}")
     for label, value in (

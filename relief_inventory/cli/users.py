@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 
 import click
-from sqlalchemy.orm import Session
 
 from relief_inventory.auth import services as auth_services
 from relief_inventory.auth.actor import Role
 from relief_inventory.cli import DomainAwareGroup, admin_uow, current_engine, main
+from relief_inventory.db import open_session
 
 # -- users and tokens --------------------------------------------------------------------------
 
@@ -72,7 +72,7 @@ def user_list() -> None:
     """List users with their roles and scopes."""
     from relief_inventory.auth.queries import user_rows
 
-    with Session(current_engine()) as session:
+    with open_session(current_engine()) as session:
         for row in user_rows(session):
             status = "启用" if row["active"] else "停用"
             click.echo(f"{row['username']:<20} {status}  {row['roles']}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import case, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -17,6 +18,14 @@ from sqlalchemy.orm import Session
 
 from relief_inventory.errors import InsufficientStock
 from relief_inventory.stock.models import Quant
+
+
+def _execute(session: Session, statement: Any) -> Any:
+    """Balances are written and read by their own statements, never through ORM objects, so
+    none of them needs the session's pending objects flushed first: skipping that autoflush
+    lets a document's moves go to the database in one batched INSERT when it is done,
+    instead of one per line (a round trip each on PostgreSQL)."""
+    return session.execute(statement, execution_options={"autoflush": False})
 
 
 @dataclass(frozen=True)
@@ -43,7 +52,7 @@ def add(session: Session, key: QuantKey, quantity: int) -> None:
         index_elements=["location_id", "item_id", "lot_id", "owner_id"],
         set_={"on_hand": Quant.on_hand + quantity},
     )
-    session.execute(statement)
+    _execute(session, statement)
 
 
 def _key_filter(key: QuantKey) -> tuple:
@@ -62,11 +71,12 @@ def remove(session: Session, key: QuantKey, quantity: int, *, field: str = "quan
     ``add``, whose upsert never had it), so read balances with a query, not from a ``Quant``
     object loaded earlier in the same session.
     """
-    result = session.execute(
+    result = _execute(
+        session,
         update(Quant)
         .where(*_key_filter(key), Quant.on_hand - Quant.reserved >= quantity)
         .values(on_hand=Quant.on_hand - quantity)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
     if result.rowcount != 1:
         free = free_quantity(session, key)
@@ -77,30 +87,35 @@ def reserve_many(session: Session, wanted: Mapping[int, int]) -> bool:
     """Reserve on several quants ({quant id: quantity}) in one statement, all or none: False
     when any lacks free stock (the caller rolls back to its savepoint and re-reads).
 
-    On PostgreSQL the rows are locked in id order (a ``FOR UPDATE`` sub-select the update
-    joins), so two callers never deadlock.
+    On PostgreSQL the rows are locked in id order (a ``FOR NO KEY UPDATE`` sub-select the
+    update joins: the lock the UPDATE takes anyway, which does not block foreign-key checks of
+    rows pointing at the quant), so two callers never deadlock.
     """
     if not wanted:
         return True
     targets = Quant.id.in_(wanted)
     if session.get_bind().dialect.name == "postgresql":
-        locked = select(Quant.id).where(targets).order_by(Quant.id).with_for_update().subquery()
+        locked = (
+            select(Quant.id).where(targets).order_by(Quant.id).with_for_update(key_share=True)
+        ).subquery()
         targets = Quant.id == locked.c.id
     quantity = case(wanted, value=Quant.id)
-    result = session.execute(
+    result = _execute(
+        session,
         update(Quant)
         .where(targets, Quant.on_hand - Quant.reserved >= quantity)
         .values(reserved=Quant.reserved + quantity)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
     return result.rowcount == len(wanted)
 
 
 def unreserve(session: Session, quant_id: int, quantity: int) -> None:
-    result = session.execute(
+    result = _execute(
+        session,
         update(Quant)
         .where(Quant.id == quant_id, Quant.reserved >= quantity)
-        .values(reserved=Quant.reserved - quantity)
+        .values(reserved=Quant.reserved - quantity),
     )
     if result.rowcount != 1:
         raise InsufficientStock("预留数量不一致，无法释放")
@@ -108,10 +123,11 @@ def unreserve(session: Session, quant_id: int, quantity: int) -> None:
 
 def consume_reserved(session: Session, quant_id: int, quantity: int) -> None:
     """Dispatch: reserved stock leaves the shelf."""
-    result = session.execute(
+    result = _execute(
+        session,
         update(Quant)
         .where(Quant.id == quant_id, Quant.reserved >= quantity, Quant.on_hand >= quantity)
-        .values(on_hand=Quant.on_hand - quantity, reserved=Quant.reserved - quantity)
+        .values(on_hand=Quant.on_hand - quantity, reserved=Quant.reserved - quantity),
     )
     if result.rowcount != 1:
         raise InsufficientStock("预留库存不一致，无法发运")
@@ -123,8 +139,8 @@ def quant_id(session: Session, key: QuantKey) -> int | None:
 
 def lock_balances(session: Session, keys: list[QuantKey]) -> dict[QuantKey, tuple[int, int, int]]:
     """(quant id, on hand, reserved) of each existing key, its row locked until commit
-    (PostgreSQL; rows in id order so two callers never deadlock; SQLite holds its write
-    lock already). Keys without a quant are left out."""
+    (PostgreSQL: FOR NO KEY UPDATE, rows in id order so two callers never deadlock; SQLite
+    holds its write lock already). Keys without a quant are left out."""
     if not keys:
         return {}
     wanted = set(keys)
@@ -144,7 +160,7 @@ def lock_balances(session: Session, keys: list[QuantKey]) -> dict[QuantKey, tupl
             Quant.lot_id.in_({k.lot_id for k in keys}),
         )
         .order_by(Quant.id)
-        .with_for_update()
+        .with_for_update(key_share=True)
     )
     found = {}
     for quant, location, item, lot, owner, on_hand, reserved in session.execute(query):
@@ -155,12 +171,12 @@ def lock_balances(session: Session, keys: list[QuantKey]) -> dict[QuantKey, tupl
 
 
 def free_quantity(session: Session, key: QuantKey) -> int:
-    row = session.execute(
-        select(Quant.on_hand - Quant.reserved).where(*_key_filter(key))
+    row = _execute(
+        session, select(Quant.on_hand - Quant.reserved).where(*_key_filter(key))
     ).scalar_one_or_none()
     return int(row or 0)
 
 
 def on_hand(session: Session, key: QuantKey) -> int:
-    row = session.execute(select(Quant.on_hand).where(*_key_filter(key))).scalar_one_or_none()
+    row = _execute(session, select(Quant.on_hand).where(*_key_filter(key))).scalar_one_or_none()
     return int(row or 0)

@@ -271,7 +271,11 @@ def line_owner(
 
 
 def lot_by_number(session: Session, item: Item, number: object, field: str) -> Lot:
-    lot = session.scalar(select(Lot).where(Lot.item_id == item.id, Lot.number == str(number)))
+    lot = session.scalar(
+        select(Lot)
+        .where(Lot.item_id == item.id, Lot.number == str(number))
+        .execution_options(autoflush=False)  # lots are flushed as soon as they are added
+    )
     if lot is None:
         raise NotFound(f"物资 {item.code} 没有批次 {number}", field=field)
     return lot
@@ -462,7 +466,11 @@ def _incoming_lot(
         raise InvalidInput("有效期不能早于生产日期", field=f"{field}.expiry_date")
     if expires and expires < received_on:
         raise InvalidInput("不能入库已过期的批次", field=f"{field}.expiry_date")
-    lot = session.scalar(select(Lot).where(Lot.item_id == item.id, Lot.number == number))
+    lot = session.scalar(  # lots are flushed as soon as they are added: no autoflush needed
+        select(Lot)
+        .where(Lot.item_id == item.id, Lot.number == number)
+        .execution_options(autoflush=False)
+    )
     if lot is None:
         lot = Lot(
             item_id=item.id,
