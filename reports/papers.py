@@ -32,10 +32,10 @@ from relief_inventory.allocation.models import (
     ReservationState,
     Urgency,
 )
-from relief_inventory.allocation.queries import require_readable
+from relief_inventory.allocation.queries import readable, require_readable
 from relief_inventory.auth.actor import Actor
 from relief_inventory.auth.models import User
-from relief_inventory.errors import Conflict, NotFound, PermissionDenied
+from relief_inventory.errors import Conflict, NotFound
 from relief_inventory.funds.models import (
     Appropriation,
     FundKind,
@@ -205,9 +205,7 @@ def allocation_order(
         "standing": standing,
         "fields": [
             _field("county", "申请县市", county.name),
-            _field(
-                "disaster", "灾害类型", DisasterType.LABELS.get(request.disaster_type, "")
-            ),
+            _field("disaster", "灾害类型", DisasterType.LABELS.get(request.disaster_type, "")),
             _field("urgency", "紧急程度", Urgency.LABELS.get(request.urgency, "")),
             _field("people", "受灾人数", request.people_affected),
             _field("response", "应急响应", request.emergency_response or "—"),
@@ -279,18 +277,10 @@ def _requested_lines(session: Session, request: DispatchRequest) -> list[dict[st
 def open_requests(session: Session, actor: Actor) -> list[str]:
     """Numbers of the requests whose goods are allocated or on the road, oldest first,
     that the actor may read (for batch printing)."""
-    numbers = []
-    for request in session.scalars(
-        select(DispatchRequest)
-        .where(DispatchRequest.state.in_((RequestState.ALLOCATED, RequestState.DISPATCHED)))
-        .order_by(DispatchRequest.id)
-    ):
-        try:
-            require_readable(session, actor, request)
-        except PermissionDenied:  # not this reader's paper
-            continue
-        numbers.append(request.number)
-    return numbers
+    query = select(DispatchRequest.number).where(
+        DispatchRequest.state.in_((RequestState.ALLOCATED, RequestState.DISPATCHED))
+    )
+    return list(session.scalars(readable(query, actor).order_by(DispatchRequest.id)))
 
 
 # -- stock notes (入库单, 出库单, 调拨单, 报废记录, 盘点表 ...) ---------------------------------
@@ -512,7 +502,7 @@ PRINTABLE_RELEASES = (ReleaseState.APPROVED, ReleaseState.RELEASED)
 
 
 def notice_number(release_number: str, approved_at: datetime | None, prefix: str) -> str:
-    """The notice's 文号, from the release's own sequence: ZF-2024-000201 -> 楚应急拨〔2024〕201号."""
+    """The notice's 文号 from the release's sequence: ZF-2024-000201 -> 楚应急拨〔2024〕201号."""
     _, year, sequence = release_number.split("-")
     if approved_at is not None:
         year = str(to_local(approved_at).year)
@@ -535,9 +525,7 @@ def release_notice(
     assert appropriation is not None
     source = session.get(FundSource, appropriation.source_id)
     assert source is not None
-    names = _names(
-        session, (release.created_by_id, release.verified_by_id, release.approved_by_id)
-    )
+    names = _names(session, (release.created_by_id, release.verified_by_id, release.approved_by_id))
     county = detail["county_name"]
     amount: Decimal = release.amount
     fund = f"{source.year}年{FundLevel.LABELS[source.level]}{FundKind.LABELS[source.kind]}资金"
@@ -556,7 +544,9 @@ def release_notice(
         "number": release.number,
         "title": f"关于拨付{county}{fund}的通知",
         "authority": letterhead.authority,
-        "document_number": notice_number(release.number, release.approved_at, letterhead.notice_prefix),
+        "document_number": notice_number(
+            release.number, release.approved_at, letterhead.notice_prefix
+        ),
         "addressee": f"{county}应急管理局、{county}财政局",
         "date": _day(release.approved_at),
         "date_text": _chinese_date(release.approved_at),

@@ -289,3 +289,38 @@ def differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     if old.get("signatures") != new.get("signatures"):
         out.append("签批信息与纸面不同")
     return out
+
+
+# -- what the reader is shown (pure) -------------------------------------------------------
+
+
+def summary(paper: dict[str, Any]) -> dict[str, Any]:
+    """The paper's main content, for the reader to hold against the sheet in their hand
+    (a genuine code copied onto a forged sheet is caught this way). Only what the paper
+    itself shows."""
+    facts: list[tuple[str, str]] = [("单据", f"{paper.get('title', '')} {paper['number']}")]
+    if paper.get("document_number"):
+        facts.append(("文号", paper["document_number"]))
+    if paper.get("date"):
+        facts.append(("日期", paper["date"]))
+    facts.extend((f["label"], str(f["value"])) for f in paper.get("fields", []))
+    for key in ("county", "purpose", "beneficiaries"):
+        if key in paper and paper[key] not in ("", None):
+            facts.append((LABELS.get(key, "县市"), str(paper[key])))
+    if "amount" in paper:
+        facts.append(("金额", f"¥{paper['amount']}（{paper['amount_capital']}）"))
+    total = paper.get("total") or {}
+    if "quantity" in total:
+        facts.append(("合计数量", str(total["quantity"])))
+    if "amount" in total:
+        facts.append(("合计金额", f"¥{total['amount']}（{total['amount_capital']}）"))
+    lines: list[tuple[str, str]] = []
+    for group in paper.get("groups", []):
+        lines.extend(
+            (f"{group['title']} · {_line_label(line)}", f"{line['quantity']} {line['unit']}")
+            for line in group["lines"]
+        )
+    lines.extend(
+        (_line_label(line), f"{line['quantity']} {line['unit']}") for line in paper.get("lines", [])
+    )
+    return {"facts": facts, "lines": lines}
