@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from relief_inventory.allocation import requests as dispatch
 from relief_inventory.stock import services as stock
 from tests.factories import World, build_world, file_dispatch_request, receive_basic
