@@ -13,7 +13,8 @@ from relief_inventory.api.common import actor, engine, protected_blueprint
 from relief_inventory.errors import NotFound
 from reports.catalog import FORMATS, LABELS, NAMES, filename
 from reports.exports import export_report
-from schemas.common import Code, InputSchema, Text
+from schemas.common import Code, InputSchema, PageNumber, Text
+from schemas.funds import Year
 
 blp = protected_blueprint(
     "reports", __name__, "/reports", "报表：库存台账、临期、调拨、资金对账、年度统计（PDF/Excel）"
@@ -23,17 +24,11 @@ blp = protected_blueprint(
 class ReportQuerySchema(InputSchema):
     format = Text(8, choices=tuple(FORMATS), load_default="pdf")
     period = Text(40, load_default=None)
-    year = fields.Integer(
-        load_default=None,
-        strict=True,
-        validate=validate.Range(2000, 2100, error="年份须在 2000–2100 之间"),
-    )
+    year = Year(strict=False, load_default=None)
     depot = Code(required=False)
     county = Code(required=False)
     as_of = fields.Date(load_default=None, error_messages={"invalid": "日期格式应为 YYYY-MM-DD"})
-    days = fields.Integer(
-        load_default=None, strict=True, validate=validate.Range(1, 3650, error="须在 1–3650 之间")
-    )
+    days = PageNumber(load_default=None, validate=validate.Range(1, 3650, error="须在 1–3650 之间"))
 
 
 @blp.route("/<name>")
