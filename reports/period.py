@@ -47,8 +47,8 @@ class Period:
         return f"{self.start.isoformat()} 至 {self.last.isoformat()}"
 
 
-def year_period(year: int) -> Period:
-    check_year(year)
+def year_period(year: int, field: str = "year") -> Period:
+    check_year(year, field)
     return Period(date(year, 1, 1), date(year + 1, 1, 1))
 
 
@@ -67,7 +67,7 @@ def parse_period(text: str, field: str = "period") -> Period:
     value = (text or "").strip() if isinstance(text, str) else ""
     try:
         if match := _YEAR.fullmatch(value):
-            return year_period(int(match[1]))
+            return year_period(int(match[1]), field)
         if match := _QUARTER.fullmatch(value):
             year, quarter = check_year(int(match[1]), field), int(match[2])
             return Period(date(year, 3 * quarter - 2, 1), _month_end(year, 3 * quarter))
