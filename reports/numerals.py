@@ -36,8 +36,3 @@ def rmb_capital(amount: Decimal) -> str:
         raise ValueError(f"amount out of range for capital numerals: {amount}")
     words = cn2an.an2cn(f"{amount:.2f}", "rmb")
     return words + "整" if words.endswith("角") else words
-
-
-def rmb_figures(amount: Decimal) -> str:
-    """¥12,345.67: the amount in figures as it stands beside the capitals."""
-    return f"¥{amount:,.2f}"

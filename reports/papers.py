@@ -81,12 +81,6 @@ class PaperKind:
     STOCK_NOTE = "stock_note"
     RELEASE_NOTICE = "release_notice"
     COUNT_SHEET = "count_sheet"
-    LABELS = {
-        ALLOCATION_ORDER: "救灾物资调拨单",
-        STOCK_NOTE: "库存单据",
-        RELEASE_NOTICE: "资金拨付通知",
-        COUNT_SHEET: "盘点表",
-    }
 
 
 def kind_of_number(number: str) -> str:

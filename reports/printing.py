@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import multiprocessing
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,10 +58,6 @@ class Job:
     template: str
     context: dict[str, Any]
 
-    @property
-    def code(self) -> str | None:
-        return self.context.get("code")
-
 
 def _printed(actor: Actor) -> str:
     return f"{format_local(utcnow())} {actor.username}"
@@ -108,7 +103,8 @@ def print_count_sheet(engine: Engine, actor: Actor, depot: str, options: PrintOp
     return render_job(job)
 
 
-def _render_to_file(job: Job, path: str) -> str:
+def _render_to_file(task: tuple[Job, str]) -> str:
+    job, path = task
     Path(path).write_bytes(render_job(job))
     return path
 
@@ -126,24 +122,22 @@ def print_batch(
     """Each document into ``directory/<number>.pdf``, rendered by worker processes.
 
     All prints are read and logged in one unit of work first, so a refusal (another
-    county's request) stops the batch before anything is printed."""
+    county's request) stops the batch before anything is printed. The workers are
+    ``multiprocessing`` spawn processes, each replaced after TASKS_PER_WORKER documents
+    (``maxtasksperchild``; concurrent.futures' own option hangs on Python 3.11)."""
     directory.mkdir(parents=True, exist_ok=True)
     with UnitOfWork(engine, actor, reason="批量打印单据") as uow:
         jobs = [prepare(uow, number, options) for number in numbers]
-    paths: list[Path] = []
     if not jobs:
-        return paths
+        return []
+    tasks = [(job, str(directory / f"{job.number}.pdf")) for job in jobs]
+    paths: list[Path] = []
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        max_workers=max(1, min(workers, len(jobs))),
-        mp_context=context,
-        max_tasks_per_child=TASKS_PER_WORKER,
+    with context.Pool(
+        processes=max(1, min(workers, len(jobs))), maxtasksperchild=TASKS_PER_WORKER
     ) as pool:
-        futures = [
-            pool.submit(_render_to_file, job, str(directory / f"{job.number}.pdf")) for job in jobs
-        ]
-        for future in as_completed(futures):
-            paths.append(Path(future.result()))
+        for path in pool.imap_unordered(_render_to_file, tasks):
+            paths.append(Path(path))
             if progress is not None:
                 progress(1)
     return sorted(paths)

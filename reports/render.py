@@ -10,7 +10,6 @@ font or stylesheet is ever fetched from the network.
 from __future__ import annotations
 
 import os
-from datetime import datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -80,7 +79,3 @@ def pdf(markup: str) -> bytes:
 
     document = HTML(string=markup, base_url=str(TEMPLATES))
     return document.write_pdf(font_config=_font_config(), custom_metadata=True)
-
-
-def printed_stamp(at: datetime, by: str) -> str:
-    return f"{format_local(at)} {by}"

@@ -22,13 +22,14 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from relief_inventory.audit.chain import canonical_json, canonical_value
 from relief_inventory.audit.models import AuditEntry
+from relief_inventory.audit.queries import AuditFilters, filtered
 from relief_inventory.auth.actor import Actor, Role
 from relief_inventory.errors import DomainError, NotFound
 from relief_inventory.uow import UnitOfWork
@@ -92,19 +93,16 @@ def find_code(text: str) -> str | None:
 # -- printing ------------------------------------------------------------------------------
 
 
+def _prints(number: str, sealed: str) -> Any:
+    """The audit entries of the prints of ``number`` whose digest was ``sealed``."""
+    filters = AuditFilters(entity_type=PRINT_ENTITY, entity_id=number, action=PRINT_ACTION)
+    return filtered(filters).where(AuditEntry.changes.contains(sealed))
+
+
 def record_print(uow: UnitOfWork, paper: dict[str, Any], code: str) -> None:
     """Log one print in the audit chain; keep the paper the first time its digest prints."""
     number, sealed = parse_code(code)
-    seen = uow.session.scalar(
-        select(AuditEntry.seq)
-        .where(
-            AuditEntry.entity_type == PRINT_ENTITY,
-            AuditEntry.entity_id == number,
-            AuditEntry.action == PRINT_ACTION,
-            AuditEntry.changes.contains(sealed),
-        )
-        .limit(1)
-    )
+    seen = uow.session.scalar(_prints(number, sealed).limit(1))
     changes: dict[str, Any] = {"kind": paper["kind"], "digest": sealed}
     if seen is None:
         changes["paper"] = printed_form(paper)
@@ -138,20 +136,10 @@ class Verification:
 
 
 def _kept_paper(session: Session, number: str, sealed: str) -> tuple[dict | None, datetime | None]:
-    rows = session.execute(
-        select(AuditEntry.changes, AuditEntry.at)
-        .where(
-            AuditEntry.entity_type == PRINT_ENTITY,
-            AuditEntry.entity_id == number,
-            AuditEntry.action == PRINT_ACTION,
-            AuditEntry.changes.contains(sealed),
-        )
-        .order_by(AuditEntry.seq)
-    )
-    for changes, at in rows:
-        entry = json.loads(changes)
-        if entry.get("digest") == sealed and "paper" in entry:
-            return entry["paper"], at
+    for entry in session.scalars(_prints(number, sealed)):
+        changes = json.loads(entry.changes)
+        if changes.get("digest") == sealed and "paper" in changes:
+            return changes["paper"], entry.at
     return None, None
 
 
@@ -227,12 +215,12 @@ def _changed(where: str, what: str, old: Any, new: Any) -> str:
 
 def _compare_dicts(old: dict, new: dict, where: str) -> list[str]:
     out = []
-    for key in old.keys() | new.keys():
+    for key in dict.fromkeys([*old, *new]):
         if key in SILENT or isinstance(old.get(key), list | dict):
             continue
         if old.get(key) != new.get(key):
             out.append(_changed(where, LABELS.get(key, key), old.get(key), new.get(key)))
-    return sorted(out)
+    return out
 
 
 def _compare_lines(old: list[dict], new: list[dict], where: str) -> list[str]:
@@ -275,7 +263,7 @@ def differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     out.extend(_compare_lines(old.get("lines", []), new.get("lines", []), ""))
     old_groups = {g["key"]: g for g in old.get("groups", [])}
     new_groups = {g["key"]: g for g in new.get("groups", [])}
-    for key in old_groups.keys() | new_groups.keys():
+    for key in dict.fromkeys([*old_groups, *new_groups]):
         before, after = old_groups.get(key), new_groups.get(key)
         title = (before or after or {}).get("title", key)
         out.extend(
@@ -283,15 +271,18 @@ def differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
                 (before or {}).get("lines", []), (after or {}).get("lines", []), f"{title}："
             )
         )
-    for part in ("total",):
-        if isinstance(old.get(part), dict) and isinstance(new.get(part), dict):
-            out.extend(_compare_dicts(old[part], new[part], f"{LABELS[part]}"))
+    if isinstance(old.get("total"), dict) and isinstance(new.get("total"), dict):
+        out.extend(_compare_dicts(old["total"], new["total"], LABELS["total"]))
     if old.get("signatures") != new.get("signatures"):
         out.append("签批信息与纸面不同")
     return out
 
 
 # -- what the reader is shown (pure) -------------------------------------------------------
+
+
+def _yuan(value: Any) -> str:
+    return f"{Decimal(str(value)):,.2f}"
 
 
 def summary(paper: dict[str, Any]) -> dict[str, Any]:
@@ -308,12 +299,12 @@ def summary(paper: dict[str, Any]) -> dict[str, Any]:
         if key in paper and paper[key] not in ("", None):
             facts.append((LABELS.get(key, "县市"), str(paper[key])))
     if "amount" in paper:
-        facts.append(("金额", f"¥{paper['amount']}（{paper['amount_capital']}）"))
+        facts.append(("金额", f"¥{_yuan(paper['amount'])}（{paper['amount_capital']}）"))
     total = paper.get("total") or {}
     if "quantity" in total:
         facts.append(("合计数量", str(total["quantity"])))
     if "amount" in total:
-        facts.append(("合计金额", f"¥{total['amount']}（{total['amount_capital']}）"))
+        facts.append(("合计金额", f"¥{_yuan(total['amount'])}（{total['amount_capital']}）"))
     lines: list[tuple[str, str]] = []
     for group in paper.get("groups", []):
         lines.extend(
