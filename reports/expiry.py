@@ -32,10 +32,10 @@ MAX_HORIZON = 3650
 EXPIRY_COLUMNS = [
     Column("depot", "仓库"),
     Column("item", "物资名称"),
-    Column("spec", "规格型号"),
+    Column("spec", "规格型号", wrap=True),
     Column("unit", "单位"),
     Column("lot", "批次"),
-    Column("owner", "储备属性"),
+    Column("owner", "储备属性", wrap=True),
     Column("expiry", "有效期至"),
     Column("days", "剩余天数", INT),
     Column("band", "预警"),
@@ -48,10 +48,10 @@ ROTATION_COLUMNS = [
     Column("number", "轮换单号"),
     Column("depot", "仓库"),
     Column("date", "日期"),
-    Column("partner", "轮换对象"),
+    Column("partner", "轮换对象", wrap=True),
     Column("out", "轮出数量", INT, total=True),
     Column("in", "轮入数量", INT, total=True),
-    Column("reason", "事由"),
+    Column("reason", "事由", wrap=True),
 ]
 
 

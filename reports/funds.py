@@ -29,7 +29,7 @@ GROUPINGS = (
 
 
 def _table(title: str, key_label: str, label: str, rows: list[Row], county: bool) -> Table:
-    columns = [Column("key", key_label), Column("label", label)] + [
+    columns = [Column("key", key_label), Column("label", label, wrap=True)] + [
         c for c in MONEY_COLUMNS if not (county and c.key in ("amount", "unappropriated"))
     ]
     return Table(title, columns, [r.as_dict() for r in rows])

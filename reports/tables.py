@@ -22,6 +22,7 @@ class Column:
     label: str
     kind: str = TEXT
     total: bool = False
+    wrap: bool = False  # long text that may wrap on paper; other cells stay on one line
 
     @property
     def numeric(self) -> bool:
