@@ -32,7 +32,7 @@ TEMPLATES = {
     PaperKind.RELEASE_NOTICE: "release_notice.html",
     PaperKind.COUNT_SHEET: "count_sheet.html",
 }
-TASKS_PER_WORKER = 40
+TASKS_PER_WORKER = 50
 
 
 @dataclass(frozen=True)
