@@ -15,9 +15,11 @@ $(PY):
 	$(PIP) install --quiet --upgrade pip
 
 setup: $(PY)
+	./scripts/ensure-system-packages
 	$(PIP) install --quiet -e .
 
 setup-test: $(PY)
+	./scripts/ensure-system-packages --test
 	$(PIP) install --quiet -e '.[test]'
 	./scripts/ensure-postgres
 

@@ -1,4 +1,5 @@
-"""Flask application factory: the REST API now, the back office and reports as they land."""
+"""Flask application factory: the REST API, the public verification page for printed
+papers, and the back office as it lands."""
 
 from __future__ import annotations
 
@@ -22,4 +23,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     from relief_inventory.api import init_api
 
     init_api(app)
+
+    from relief_inventory.web.verify import bp as verify_bp
+
+    app.register_blueprint(verify_bp)
     return app

@@ -21,6 +21,9 @@ class Settings:
     host: str
     port: int
     countersign_hours: int
+    public_url: str  # where printed QR codes send a phone (the /verify page)
+    authority: str  # the issuing authority printed on every paper
+    notice_prefix: str  # 文号 prefix of fund release notices
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -32,6 +35,12 @@ class Settings:
             "host": env.get("RELIEF_HOST", "127.0.0.1"),
             "port": int(env.get("RELIEF_PORT", "5000")),
             "countersign_hours": int(env.get("RELIEF_COUNTERSIGN_HOURS", "24")),
+            "authority": env.get("RELIEF_AUTHORITY", "楚雄州应急管理局"),
+            "notice_prefix": env.get("RELIEF_NOTICE_PREFIX", "楚应急拨"),
         }
         values.update(overrides)
+        values.setdefault(
+            "public_url",
+            env.get("RELIEF_PUBLIC_URL") or f"http://{values['host']}:{values['port']}",
+        )
         return cls(**values)  # type: ignore[arg-type]

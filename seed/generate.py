@@ -19,7 +19,7 @@ from datetime import datetime
 
 from faker import Faker
 from sqlalchemy import Engine, MetaData, func, select, text
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from relief_inventory.auth.actor import SYSTEM_USERNAME, Actor
 from relief_inventory.auth.models import User
@@ -32,11 +32,11 @@ from relief_inventory.stock.models import (
     Item,
     Lot,
     Move,
-    MoveState,
     Owner,
     Quant,
     StockDocument,
 )
+from relief_inventory.stock.queries import county_receipts
 from relief_inventory.timeutil import LOCAL_ZONE
 from relief_inventory.warehouse.models import County, Depot, Location, LocationKind
 from seed.execute import Executor
@@ -211,24 +211,10 @@ def issued_to_counties(session: Session, categories: Sequence[str], year: int) -
     """Pieces of these categories that reached the counties in ``year`` (net of reversals)."""
     start = datetime(year, 1, 1, tzinfo=LOCAL_ZONE)
     end = datetime(year + 1, 1, 1, tzinfo=LOCAL_ZONE)
-    total = 0
-    for column, sign in ((Move.to_location_id, 1), (Move.from_location_id, -1)):
-        county = aliased(Location)
-        pieces = session.scalar(
-            select(func.coalesce(func.sum(Move.quantity), 0))
-            .join(county, county.id == column)
-            .join(Item, Item.id == Move.item_id)
-            .join(Category, Category.id == Item.category_id)
-            .where(
-                county.kind == LocationKind.COUNTY,
-                Move.state == MoveState.DONE,
-                Category.code.in_(categories),
-                Move.done_at >= start,
-                Move.done_at < end,
-            )
-        )
-        total += sign * int(pieces or 0)
-    return total
+    wanted = set(session.scalars(select(Category.id).where(Category.code.in_(categories))))
+    return sum(
+        n for category, n in county_receipts(session, start, end).items() if category in wanted
+    )
 
 
 def shelf_total(session: Session) -> int:

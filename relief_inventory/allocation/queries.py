@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from relief_inventory.allocation.models import (
@@ -87,6 +87,23 @@ def overdue_countersignatures(
     )
 
 
+def readable(query: Select[Any], actor: Actor) -> Select[Any]:
+    """Limit a query over requests to those the actor may read (the rule of
+    ``require_readable`` as a WHERE clause): requesters their counties', keepers what
+    their depots serve, the office roles everything."""
+    if _sees_everything(actor):
+        return query
+    scopes = []
+    if actor.has(Role.REQUESTER):
+        scopes.append(DispatchRequest.county_id.in_(actor.county_ids))
+    if actor.has(Role.KEEPER):
+        served = select(Reservation.request_id).where(Reservation.depot_id.in_(actor.depot_ids))
+        scopes.append(DispatchRequest.id.in_(served))
+    if not scopes:
+        raise PermissionDenied(f"用户 {actor.username} 无权查看调拨申请")
+    return query.where(or_(*scopes))
+
+
 def list_requests(
     session: Session,
     actor: Actor,
@@ -98,17 +115,7 @@ def list_requests(
     per_page: int = 50,
 ) -> Page:
     """Newest first. Requesters see their counties', keepers what their depots serve."""
-    query = select(DispatchRequest.id).order_by(DispatchRequest.id.desc())
-    if not _sees_everything(actor):
-        scopes = []
-        if actor.has(Role.REQUESTER):
-            scopes.append(DispatchRequest.county_id.in_(actor.county_ids))
-        if actor.has(Role.KEEPER):
-            served = select(Reservation.request_id).where(Reservation.depot_id.in_(actor.depot_ids))
-            scopes.append(DispatchRequest.id.in_(served))
-        if not scopes:
-            raise PermissionDenied(f"用户 {actor.username} 无权查看调拨申请")
-        query = query.where(or_(*scopes))
+    query = readable(select(DispatchRequest.id), actor).order_by(DispatchRequest.id.desc())
     if state:
         query = query.where(DispatchRequest.state == state)
     if county:

@@ -50,4 +50,14 @@ def main() -> None:
 
 
 # Command modules register themselves on ``main`` when imported.
-from relief_inventory.cli import audit, core, dispatch, funds, seed, stock, users  # noqa: E402, F401
+from relief_inventory.cli import (  # noqa: E402, F401
+    audit,
+    core,
+    dispatch,
+    doc,
+    funds,
+    report,
+    seed,
+    stock,
+    users,
+)

@@ -1,0 +1,75 @@
+"""Reports over HTTP: ``GET /reports/<name>?format=pdf|xlsx&…`` (stock, expiry, dispatch,
+funds, annual). Each report applies its module's read rule; each export is logged."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from flask import Response, current_app
+from flask.views import MethodView
+from marshmallow import fields, validate
+
+from relief_inventory.api.common import actor, engine, protected_blueprint
+from relief_inventory.errors import NotFound
+from reports.catalog import FORMATS, LABELS, NAMES, filename
+from reports.exports import export_report
+from schemas.common import Code, InputSchema, PageNumber, Text
+from schemas.funds import Year
+
+blp = protected_blueprint(
+    "reports", __name__, "/reports", "报表：库存台账、临期、调拨、资金对账、年度统计（PDF/Excel）"
+)
+
+
+class ReportQuerySchema(InputSchema):
+    format = Text(8, choices=tuple(FORMATS), load_default="pdf")
+    period = Text(40, load_default=None)
+    year = Year(strict=False, load_default=None)
+    depot = Code(required=False)
+    county = Code(required=False)
+    as_of = fields.Date(load_default=None, error_messages={"invalid": "日期格式应为 YYYY-MM-DD"})
+    days = PageNumber(load_default=None, validate=validate.Range(1, 3650, error="须在 1–3650 之间"))
+
+
+@blp.route("/<name>")
+class ReportFile(MethodView):
+    @blp.arguments(ReportQuerySchema, location="query")
+    @blp.doc(
+        parameters=[
+            {
+                "in": "path",
+                "name": "name",
+                "required": True,
+                "schema": {"type": "string", "enum": list(NAMES)},
+                "description": "；".join(f"{k}：{v}" for k, v in LABELS.items()),
+            }
+        ],
+        responses={
+            "200": {
+                "description": "PDF or Excel",
+                "content": {
+                    m: {"schema": {"type": "string", "format": "binary"}} for m in FORMATS.values()
+                },
+            }
+        },
+    )
+    def get(self, args: dict, name: str) -> Response:
+        """A report as PDF (A4) or Excel: period ``2024``/``2024-06``/``2024-Q2``/
+        ``2024-03-01..2024-05-31`` for stock and dispatch, ``year`` for funds and annual,
+        ``as_of`` and ``days`` for expiry; ``depot``/``county`` narrow some of them."""
+        if name not in NAMES:
+            raise NotFound(f"报表不存在：{name[:40]}", field="name")
+        fmt = args.pop("format")
+        params = {k: v for k, v in args.items() if v not in (None, "")}
+        settings = current_app.config["RELIEF_SETTINGS"]
+        report, data = export_report(engine(), actor(), name, params, fmt, settings.authority)
+        return Response(
+            data,
+            mimetype=FORMATS[fmt],
+            headers={
+                "Content-Disposition": (
+                    f"attachment; filename*=UTF-8''{quote(filename(report, fmt, params))}"
+                ),
+                "Cache-Control": "no-store",
+            },
+        )

@@ -1,0 +1,1 @@
+"""Public pages (no login): the verification page a printed QR code opens."""
