@@ -17,10 +17,12 @@ def default_sqlite_url() -> str:
 class Settings:
     database_url: str
     secret_key: str
-    timezone: str
     host: str
     port: int
     countersign_hours: int
+    # Reverse proxies in front of the server whose X-Forwarded-For is trusted for the
+    # client address (the login limits count per address): 0 when clients connect directly.
+    proxy_hops: int
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -28,10 +30,10 @@ class Settings:
         values: dict[str, object] = {
             "database_url": env.get("RELIEF_DATABASE_URL") or default_sqlite_url(),
             "secret_key": env.get("RELIEF_SECRET_KEY", "dev-only-change-me"),
-            "timezone": env.get("RELIEF_TIMEZONE", "Asia/Shanghai"),
             "host": env.get("RELIEF_HOST", "127.0.0.1"),
             "port": int(env.get("RELIEF_PORT", "5000")),
             "countersign_hours": int(env.get("RELIEF_COUNTERSIGN_HOURS", "24")),
+            "proxy_hops": int(env.get("RELIEF_PROXY_HOPS", "0")),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, event, inspect, text
 from sqlalchemy.orm import Session
 
+from relief_inventory import attempts
 from relief_inventory.audit.registry import spec_for
 from relief_inventory.audit.services import PendingEntry, append
 from relief_inventory.auth.actor import Actor
@@ -144,7 +145,7 @@ class UnitOfWork:
                 "refused",
                 "security",
                 self.actor.username,
-                {"code": exc.code, "message": exc.message},
+                {"code": exc.code, "message": exc.message, "attempted": attempts.current()},
             )
 
 

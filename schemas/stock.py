@@ -24,6 +24,7 @@ from schemas.common import (
     PageArgsSchema,
     PageSchema,
     Quantity,
+    QueryFlag,
     Text,
 )
 
@@ -82,7 +83,7 @@ class StockQuerySchema(PageArgsSchema):
     item = Code(required=False)
     category = Code(required=False)
     county = Code(required=False, max_length=12, metadata={"description": "depots of a county"})
-    include_zero = Flag(load_default=False)
+    include_zero = QueryFlag(load_default=False)
 
 
 class StockRowSchema(Schema):

@@ -10,6 +10,7 @@ import sys
 import click
 from sqlalchemy import Engine
 
+from relief_inventory import attempts
 from relief_inventory.auth.services import system_actor
 from relief_inventory.config import Settings
 from relief_inventory.db import engine_for
@@ -38,6 +39,9 @@ class DomainAwareGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> object:
         try:
+            if ctx.parent is None:  # the whole command line names what is attempted
+                with attempts.attempting(" ".join(["relief", *sys.argv[1:]])):
+                    return super().invoke(ctx)
             return super().invoke(ctx)
         except DomainError as error:
             fail(error)

@@ -304,7 +304,7 @@ def receive(
     partner = parse.text(partner, "partner", max_length=128)
     authority_order = parse.text(authority_order, "authority_order", max_length=64)
     location = depot_stock_location(session, target)
-    status = LotStatus.QUARANTINED if quarantine else LotStatus.AVAILABLE
+    status = LotStatus.QUARANTINED if parse.flag(quarantine, "quarantine") else LotStatus.AVAILABLE
     portions = []
     for index, line in enumerate(rows):
         field = f"lines[{index}]"
