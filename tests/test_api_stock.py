@@ -249,7 +249,8 @@ def test_malformed_requests_are_4xx_in_the_error_shape(client, as_user):
     )
     error_of(
         client.post(f"{API}/receipts", data="depot=ZX", headers=headers, content_type="text/plain"),
-        422,
+        415,
+        "unsupported_media_type",
     )
     error_of(client.post(f"{API}/receipts", json=[1, 2], headers=headers), 422)
     for hostile in ("[" * 100_000 + "]" * 100_000, '{"depot": ' + "9" * 5000 + "}"):

@@ -153,7 +153,7 @@ BAD_AMOUNTS = [
     (3000.5, "字符串"),
     (3000, "字符串"),
     ("3000.001", "两位小数"),
-    ("-1.00", "大于零"),
+    ("-1.00", "不带符号"),
     ("0.00", "大于零"),
     ("", None),
     (None, None),
@@ -193,9 +193,9 @@ def test_bad_amounts_and_bodies_are_4xx_naming_the_field(client, world, auth):
     exact = client.post(
         "/api/v1/funds/releases",
         headers=auth("requester_sb"),
-        json=release_body(appropriation, amount="1e3"),
+        json=release_body(appropriation, amount="1000"),
     )
-    assert exact.status_code == 201  # exact and positive: another way to write 1000.00
+    assert exact.status_code == 201  # whole yuan need no decimals
     assert exact.json["amount"] == "1000.00"
 
 
@@ -226,10 +226,10 @@ def test_requesters_see_only_their_county_and_auditors_only_read(client, world, 
     assert listed.json["total"] == 1
     appropriations = client.get("/api/v1/funds/appropriations", headers=auth("requester_sb"))
     assert [r["number"] for r in appropriations.json["results"]] == [mine]
-    assert (
-        client.get(f"/api/v1/funds/releases/{other}", headers=auth("requester_sb")).status_code
-        == 403
-    )
+    hidden = client.get(f"/api/v1/funds/releases/{other}", headers=auth("requester_sb"))
+    missing = client.get("/api/v1/funds/releases/ZF-2024-999999", headers=auth("requester_sb"))
+    assert hidden.status_code == missing.status_code == 404  # existence is not revealed
+    assert hidden.json["message"] == f"资金拨付申请不存在：{other}"
     for path in ("/api/v1/funds/sources", "/api/v1/funds/summary", "/api/v1/funds/reversals"):
         assert client.get(path, headers=auth("requester_sb")).status_code == 403
         assert client.get(path, headers=auth("auditor")).status_code == 200
@@ -243,7 +243,7 @@ def test_requesters_see_only_their_county_and_auditors_only_read(client, world, 
     refused = client.post(
         "/api/v1/funds/releases", headers=auth("requester_sb"), json=release_body(theirs)
     )
-    assert refused.status_code == 403
+    assert refused.status_code == 404  # another county's appropriation: as if missing
 
 
 def test_unknown_and_malformed_requests_are_clean_errors(client, world, auth):

@@ -72,7 +72,7 @@ def test_source_is_numbered_and_keeps_exact_money(world, engine):
 BAD_AMOUNTS = [
     (0.1, "浮点数"),
     ("100.001", "两位小数"),
-    ("-5.00", "大于零"),
+    ("-5.00", "不带符号"),
     ("0", "大于零"),
     ("0.00", "大于零"),
     ("abc", "格式"),

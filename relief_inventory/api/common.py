@@ -48,7 +48,7 @@ def run(work: Callable[[UnitOfWork], T], reason: str | None = None) -> T:
 
 
 def create(
-    operation: Callable[..., Any], key: str | None, reason: str | None = None, **request: Any
+    operation: Callable[..., Any], key: str | None, reason: str | None = None, /, **request: Any
 ) -> tuple[Any, int]:
     """A creating POST: ``operation(uow, **request)`` at most once per ``Idempotency-Key``
     (``idempotency.once``). Returns what it made and the status to answer: 201 when made
@@ -148,7 +148,7 @@ def _declared_locations() -> set[str]:
     view = current_app.view_functions.get(request.endpoint or "")
     method = getattr(getattr(view, "view_class", None), request.method.lower(), None)
     parameters = getattr(method, "_apidoc", {}).get("arguments", {}).get("parameters", [])
-    return {parameter.get("location", "json") for parameter in parameters}
+    return {parameter.get("in", "json") for parameter in parameters}
 
 
 def refuse_undeclared_input() -> None:

@@ -190,7 +190,7 @@ class Releases(MethodView):
         With an ``Idempotency-Key`` header a retry returns the release the first call
         filed, with 200 instead of 201, and never files a second one.
         """
-        release, status = create(funds.create_release, headers["idempotency_key"], **body)
+        release, status = create(funds.create_release, headers["idempotency_key"], None, **body)
         return _release(release.number), status
 
 
