@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from schemas.common import InputSchema, PageArgsSchema, PageSchema, QueryFlag, Text
+from schemas.common import PageArgsSchema, PageSchema, QueryFlag, QuerySchema, Text
 
 
-class AuditFilterSchema(InputSchema):
+class AuditFilterSchema(QuerySchema):
     """Filters shared by the listing and the CSV export. Times: ISO 8601; without an
     offset they are Asia/Shanghai; a bare date as ``until`` includes that whole day."""
 
@@ -59,7 +59,7 @@ class AuditHeadSchema(Schema):
     head = fields.String(metadata={"description": "SEQ:HASH, to publish and verify against"})
 
 
-class VerifyQuerySchema(InputSchema):
+class VerifyQuerySchema(QuerySchema):
     head = Text(90, metadata={"description": "a head published earlier, SEQ:HASH"})
     chain_only = QueryFlag(load_default=False)
 

@@ -179,13 +179,23 @@ class Lines(fields.List):
     def __init__(self, line_schema: type[Schema], **kwargs: Any):
         kwargs.setdefault("required", True)
         super().__init__(
-            fields.Nested(line_schema),
+            fields.Nested(
+                line_schema, error_messages={**MISSING_OR_NULL, "type": "须为 JSON 对象"}
+            ),
             validate=validate.Length(min=1, max=MAX_LINES, error=f"明细须为 1–{MAX_LINES} 行"),
             **kwargs,
         )
 
 
-class PageArgsSchema(InputSchema):
+class QuerySchema(InputSchema):
+    """A query string: every parameter optional or required, never null (a query string
+    cannot say null; a missing parameter takes its default)."""
+
+    def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+        field_obj.allow_none = False
+
+
+class PageArgsSchema(QuerySchema):
     page = QueryInt(minimum=1, maximum=MAX_PAGE, message=f"须在 1–{MAX_PAGE} 之间", load_default=1)
     per_page = QueryInt(
         minimum=1, maximum=MAX_PER_PAGE, message=f"须在 1–{MAX_PER_PAGE} 之间", load_default=100

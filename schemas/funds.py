@@ -32,6 +32,7 @@ from schemas.common import (
     PageSchema,
     QueryFlag,
     QueryInt,
+    QuerySchema,
     Text,
 )
 
@@ -134,11 +135,11 @@ class ReleaseQuerySchema(PageArgsSchema):
     )
 
 
-class YearQuerySchema(InputSchema):
+class YearQuerySchema(QuerySchema):
     year = YearQuery()
 
 
-class LotQuerySchema(InputSchema):
+class LotQuerySchema(QuerySchema):
     item = Code()
     lot = Text(64, blank=False, required=True)
 

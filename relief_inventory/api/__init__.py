@@ -7,6 +7,7 @@ call a service inside a unit of work, serialise the result with the same schema.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Flask
@@ -54,6 +55,34 @@ HTTP_MESSAGES = {
 }
 
 
+# marshmallow's and webargs' own messages, for fields that did not set Chinese ones (the
+# schemas do; this is the net below them, so no English ever reaches the staff).
+FRAMEWORK_MESSAGES = {
+    "Missing data for required field.": "缺少必填字段",
+    "Field may not be null.": "不能为 null",
+    "Unknown field.": "未知字段",
+    "Invalid input type.": "须为 JSON 对象",
+    "Invalid value.": "取值无效",
+    "Not a valid string.": "须为文本",
+    "Not a valid integer.": "须为整数",
+    "Not a valid number.": "须为数字",
+    "Not a valid boolean.": "须为 true 或 false",
+    "Not a valid list.": "须为数组",
+    "Not a valid mapping type.": "须为 JSON 对象",
+    "Not a valid date.": "日期格式须为 YYYY-MM-DD",
+    "Invalid JSON body.": "请求体不是合法的 JSON",
+}
+CJK = re.compile("[\u4e00-\u9fff]")
+
+
+def in_chinese(message: str) -> str:
+    """A field message as staff should read it: ours already are; the framework's are
+    translated; anything else is named as an invalid value."""
+    if CJK.search(message):
+        return message
+    return FRAMEWORK_MESSAGES.get(message, "取值无效")
+
+
 def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     """webargs nests errors by location and index; we name fields like the services do:
     ``lines[0].quantity``."""
@@ -70,12 +99,12 @@ def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
                 name = f"{prefix}.{key}" if prefix else str(key)
             flat.update(flatten_errors(value, name))
     elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
-        flat[prefix or "_schema"] = list(messages)
+        flat[prefix or "_schema"] = [in_chinese(m) for m in messages]
     elif isinstance(messages, list):
         for index, value in enumerate(messages):
             flat.update(flatten_errors(value, f"{prefix}[{index}]"))
     else:
-        flat[prefix or "_schema"] = [str(messages)]
+        flat[prefix or "_schema"] = [in_chinese(str(messages))]
     return flat
 
 

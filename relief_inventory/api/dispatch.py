@@ -87,7 +87,7 @@ class Request(MethodView):
 
 @blp.route("/<number>/submit")
 class Submit(MethodView):
-    @blp.arguments(EmptySchema)
+    @blp.arguments(EmptySchema, required=False)
     @blp.response(200, RequestSchema)
     def post(self, _body: dict, number: str) -> dict:
         """Submit a draft (a requester of the county)."""
@@ -96,7 +96,7 @@ class Submit(MethodView):
 
 @blp.route("/<number>/approve")
 class Approve(MethodView):
-    @blp.arguments(ApproveSchema)
+    @blp.arguments(ApproveSchema, required=False)
     @blp.response(200, RequestSchema)
     def post(self, body: dict, number: str) -> dict:
         """Approve (a dispatcher other than the requester); allocates at once unless
@@ -127,7 +127,7 @@ class Cancel(MethodView):
 
 @blp.route("/<number>/allocate")
 class Allocate(MethodView):
-    @blp.arguments(AllocateSchema)
+    @blp.arguments(AllocateSchema, required=False)
     @blp.response(200, RequestSchema)
     def post(self, body: dict, number: str) -> dict:
         """Reserve stock for an approved request, or top up an allocated one's shortage."""
@@ -136,7 +136,7 @@ class Allocate(MethodView):
 
 @blp.route("/<number>/dispatch")
 class Dispatch(MethodView):
-    @blp.arguments(DispatchSchema)
+    @blp.arguments(DispatchSchema, required=False)
     @blp.response(200, RequestSchema)
     def post(self, body: dict, number: str) -> dict:
         """Ship the picks of the keeper's depot (one in-transit dispatch document per
@@ -156,7 +156,7 @@ class Receive(MethodView):
 
 @blp.route("/<number>/countersign")
 class Countersign(MethodView):
-    @blp.arguments(NoteSchema)
+    @blp.arguments(NoteSchema, required=False)
     @blp.response(200, RequestSchema)
     def post(self, body: dict, number: str) -> dict:
         """A second dispatcher countersigns an emergency dispatch (补签)."""
@@ -165,7 +165,7 @@ class Countersign(MethodView):
 
 @blp.route("/<number>/close")
 class Close(MethodView):
-    @blp.arguments(NoteSchema)
+    @blp.arguments(NoteSchema, required=False)
     @blp.response(200, RequestSchema)
     def post(self, body: dict, number: str) -> dict:
         """Close a received request (a dispatcher; emergencies must be countersigned)."""

@@ -203,7 +203,7 @@ class Release(MethodView):
 
 @blp.route("/releases/<number>/submit")
 class Submit(MethodView):
-    @blp.arguments(EmptySchema)
+    @blp.arguments(EmptySchema, required=False)
     @blp.response(200, ReleaseSchema)
     def post(self, _body: dict, number: str) -> Any:
         """Submit a draft to finance (a requester of the county)."""
@@ -212,7 +212,7 @@ class Submit(MethodView):
 
 @blp.route("/releases/<number>/verify")
 class Verify(MethodView):
-    @blp.arguments(VerifySchema)
+    @blp.arguments(VerifySchema, required=False)
     @blp.response(200, ReleaseSchema)
     def post(self, body: dict, number: str) -> Any:
         """Finance has checked the supporting data (not the requester)."""
@@ -221,7 +221,7 @@ class Verify(MethodView):
 
 @blp.route("/releases/<number>/approve")
 class Approve(MethodView):
-    @blp.arguments(EmptySchema)
+    @blp.arguments(EmptySchema, required=False)
     @blp.response(200, ReleaseSchema)
     def post(self, _body: dict, number: str) -> Any:
         """Approve: a third person, neither requester nor verifier. Refused (409) when the
@@ -231,7 +231,7 @@ class Approve(MethodView):
 
 @blp.route("/releases/<number>/release")
 class Pay(MethodView):
-    @blp.arguments(PaySchema)
+    @blp.arguments(PaySchema, required=False)
     @blp.response(200, ReleaseSchema)
     def post(self, body: dict, number: str) -> Any:
         """Pay out an approved release (finance, not the requester)."""

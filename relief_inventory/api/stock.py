@@ -188,7 +188,7 @@ class Transfers(MethodView):
 
 @blp.route("/transfers/<number>/complete")
 class TransferComplete(MethodView):
-    @blp.arguments(EmptySchema)
+    @blp.arguments(EmptySchema, required=False)
     @blp.response(200, DocumentSchema)
     def post(self, _body: dict, number: str) -> dict:
         """Book a transfer in at the receiving depot (its keeper)."""
@@ -219,7 +219,7 @@ class Scraps(MethodView):
 
 @blp.route("/scraps/<number>/approve")
 class ScrapApprove(MethodView):
-    @blp.arguments(EmptySchema)
+    @blp.arguments(EmptySchema, required=False)
     @blp.response(200, DocumentSchema)
     def post(self, _body: dict, number: str) -> dict:
         """Approve a write-off: a keeper of the depot other than the one who entered it."""
@@ -239,7 +239,7 @@ class Counts(MethodView):
 
 @blp.route("/counts/<number>/approve")
 class CountApprove(MethodView):
-    @blp.arguments(EmptySchema)
+    @blp.arguments(EmptySchema, required=False)
     @blp.response(200, DocumentSchema)
     def post(self, _body: dict, number: str) -> dict:
         """Approve a count (another keeper): the differences are booked."""

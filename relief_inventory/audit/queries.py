@@ -243,13 +243,18 @@ def iter_csv(session: Session, filters: AuditFilters) -> Iterator[str]:
 
     Starts with a byte-order mark so that spreadsheet programs read the Chinese text as
     UTF-8. Every stored field is included, so the export can be checked against the hashes.
+    The filters are resolved at once (an unknown number is refused before anything is
+    streamed); the rows are read as the chunks are taken.
     """
+    return _csv_chunks(session, filtered(filters, session=session))
+
+
+def _csv_chunks(session: Session, query: Select[Any]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     buffer.write("\ufeff")
     writer.writerow(CSV_COLUMNS)
-    query = filtered(filters, session=session).execution_options(yield_per=_CSV_BATCH)
-    for partition in session.scalars(query).partitions():
+    for partition in session.scalars(query.execution_options(yield_per=_CSV_BATCH)).partitions():
         for entry in partition:
             writer.writerow(_csv_row(entry))
         yield buffer.getvalue()
