@@ -267,12 +267,14 @@ class ReversalPageSchema(PageSchema):
 class FundSummaryRowSchema(Schema):
     key = fields.String(metadata={"description": "source number, county code, kind or level"})
     label = fields.String()
-    amount = MoneyText()
+    amount = MoneyText(
+        allow_none=True, metadata={"description": "received; null for counties (they receive none)"}
+    )
     appropriated = MoneyText()
-    committed = MoneyText()
-    released = MoneyText()
-    balance = MoneyText()
-    unappropriated = MoneyText()
+    committed = MoneyText(metadata={"description": "approved, not yet paid"})
+    released = MoneyText(metadata={"description": "paid out"})
+    balance = MoneyText(metadata={"description": "appropriated - released"})
+    unappropriated = MoneyText(allow_none=True, metadata={"description": "null for counties"})
     beneficiaries = fields.Integer()
 
 
