@@ -21,11 +21,18 @@ from typing import Any
 from relief_inventory.errors import InvalidInput
 
 DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+# A moment (audit filters): a date, 'T', hours and minutes, optional seconds and fraction,
+# optional offset ('Z' or ±HH:MM).
+MOMENT_PATTERN = (
+    "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,6})?)?"
+    "(Z|[+-][0-9]{2}:[0-9]{2})?$"
+)
 QUERY_INT_PATTERN = "^[0-9]{1,9}$"
 QUERY_FLAGS = {"true": True, "false": False}
 
 _DATE = re.compile(DATE_PATTERN.strip("^$"))
 _QUERY_INT = re.compile(QUERY_INT_PATTERN.strip("^$"))
+_MOMENT = re.compile(MOMENT_PATTERN.strip("^$"))
 
 DATE_MESSAGE = "日期格式须为 YYYY-MM-DD（如 2025-06-01）"
 FLAG_MESSAGE = "须为 JSON 布尔值 true 或 false"
@@ -41,6 +48,17 @@ def date_text(value: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:  # 2025-02-30
+        return None
+
+
+def moment_text(value: str) -> datetime | None:
+    """The moment an ISO 8601 text names (``MOMENT_PATTERN``; naive without an offset), or
+    None when it is not spelled that way (``20250601T08``, ``2025-06-01 08:00``…)."""
+    if not isinstance(value, str) or not _MOMENT.fullmatch(value):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:  # 25:00
         return None
 
 

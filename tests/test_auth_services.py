@@ -297,3 +297,18 @@ def test_token_times_round_trip_as_utc(world, engine):
         row = session.get(ApiToken, token_id)
         assert row.created_at.tzinfo is not None
         assert row.created_at.astimezone(UTC) <= utcnow()
+
+
+def test_grant_roles_fans_out_per_depot_and_county(world, engine):
+    with world.uow() as uow:
+        auth.create_user(uow, "li_wei", PASSWORD)
+        grants = auth.grant_roles(
+            uow, "li_wei", ["keeper", "finance", "keeper"], depots=["ZX", "SB"], counties=[]
+        )
+        assert len(grants) == 3  # a keeper grant per depot, one finance grant
+    with Session(engine) as session:
+        actor = auth.actor_for(session, auth.user_by_name(session, "li_wei"))
+    assert actor.roles == {Role.KEEPER, Role.FINANCE} and len(actor.depot_ids) == 2
+    with pytest.raises(InvalidInput) as refused, world.uow() as uow:
+        auth.grant_roles(uow, "li_wei", ["requester"])  # a requester needs a county
+    assert refused.value.field == "county"

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Select, String, cast, or_, select
 from sqlalchemy.orm import Session
 
+from relief_inventory import inputs
 from relief_inventory.allocation.models import DispatchLine, DispatchRequest, Reservation
 from relief_inventory.audit.csvfile import COLUMNS as CSV_COLUMNS
 from relief_inventory.audit.csvfile import csv_cell
@@ -113,14 +114,15 @@ def parse_moment(value: object, field: str, *, end_of_day: bool = False) -> date
         return moment + timedelta(days=1) if end_of_day else moment
     else:
         text = str(value).strip()
-        try:
-            if len(text) == 10:
-                return parse_moment(date.fromisoformat(text), field, end_of_day=end_of_day)
-            moment = datetime.fromisoformat(text)
-        except ValueError:
+        day = inputs.date_text(text)
+        if day is not None:
+            return parse_moment(day, field, end_of_day=end_of_day)
+        parsed = inputs.moment_text(text)
+        if parsed is None:
             raise InvalidInput(
                 "时间格式须为 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM[:SS][+08:00]", field=field
-            ) from None
+            )
+        moment = parsed
     _check_year(moment.year, field)
     return moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_ZONE)
 
