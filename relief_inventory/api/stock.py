@@ -59,7 +59,8 @@ def _create(
     operation: Callable[..., StockDocument], headers: dict, body: dict
 ) -> tuple[dict[str, Any], int]:
     """A new document, at most once per ``Idempotency-Key``: 201, or 200 for a replay."""
-    document, status = create(operation, headers["idempotency_key"], body.get("reason"), **body)
+    key, reason = headers["idempotency_key"], body.get("reason") or None
+    document, status = create(operation, key, reason, **body)
     return _detail(document.number), status
 
 

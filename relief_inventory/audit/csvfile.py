@@ -17,23 +17,11 @@ import csv
 from collections.abc import Iterable
 from datetime import datetime
 
-from relief_inventory.audit.chain import GENESIS_HASH, link_hash, utc_text
+from relief_inventory.audit.chain import GENESIS_HASH, HASHED_FIELDS, link_hash, utc_text
 
 ESCAPE = "'"
 FORMULA_START = frozenset("=+-@＝＋－＠" + ESCAPE)
-COLUMNS = (
-    "seq",
-    "at",
-    "actor_id",
-    "actor",
-    "action",
-    "entity_type",
-    "entity_id",
-    "changes",
-    "reason",
-    "prev_hash",
-    "hash",
-)
+COLUMNS = (*HASHED_FIELDS, "hash")  # every stored field, in the hash's order
 
 
 def csv_cell(text: str | None) -> str:
