@@ -237,36 +237,33 @@ def api_world(app):
     return world
 
 
-@pytest.mark.parametrize("path", sorted(HTTP))
-def test_every_creating_post_honours_the_idempotency_key(client, app, api_world, path):
-    who, name = HTTP[path]
-    _who, _operation, make, table = OPERATIONS[name]
-    body = make(api_world)
+def test_every_creating_post_honours_the_idempotency_key(client, app, api_world):
     engine = app.extensions["relief_engine"]
-    headers = {**bearer(api_world, who), "Idempotency-Key": f"{name}-0001"}
-    before = count(engine, table)
-    first = client.post(API + path, json=body, headers=headers)
-    assert first.status_code == 201, first.json
-    again = client.post(API + path, json=body, headers=headers)
-    assert again.status_code == 200 and again.json["number"] == first.json["number"]
-    assert count(engine, table) == before + 1
-    other = {**body, "reason": "不同的请求"} if "reason" in body or name != "source" else body
-    if name in ("source", "appropriation"):
-        other = {**body, "document_number": "另一文号"}
-    if name == "release":
-        other = {**body, "amount": "11.00"}
-    different = client.post(API + path, json=other, headers=headers)
-    assert different.status_code == 409 and "Idempotency-Key" in different.json["errors"]
-    assert count(engine, table) == before + 1
-    bad = client.post(API + path, json=body, headers={**headers, "Idempotency-Key": " x"})
-    assert bad.status_code == 422 and "Idempotency-Key" in bad.json["errors"]
+    for path, (who, name) in sorted(HTTP.items()):
+        _who, _operation, make, table = OPERATIONS[name]
+        body = make(api_world)
+        headers = {**bearer(api_world, who), "Idempotency-Key": f"{name}-0001"}
+        before = count(engine, table)
+        first = client.post(API + path, json=body, headers=headers)
+        assert first.status_code == 201, (path, first.json)
+        again = client.post(API + path, json=body, headers=headers)
+        assert again.status_code == 200 and again.json["number"] == first.json["number"], path
+        assert count(engine, table) == before + 1, path
+        other = {**body, "amount": "11.00"} if "amount" in body else {**body, "reason": "另一项"}
+        different = client.post(API + path, json=other, headers=headers)
+        assert different.status_code == 409, (path, different.json)
+        assert "Idempotency-Key" in different.json["errors"]
+        assert count(engine, table) == before + 1, path
+        bad = client.post(API + path, json=body, headers={**headers, "Idempotency-Key": " x"})
+        assert bad.status_code == 422 and "Idempotency-Key" in bad.json["errors"], path
 
 
 # -- concurrent retries, processes ---------------------------------------------------------
 
 
-def retry_worker(db_url: str, kind: str, who: str, body: dict, barrier, results) -> None:
-    """One process: its own engine; the same request with the same key as the others."""
+def retry_worker(db_url: str, storms: list[tuple[str, str, dict]], barrier, results) -> None:
+    """One process with its own engine: each storm, the same request with the same key as
+    every other process, all released together by the barrier."""
     import os
 
     os.environ.setdefault("RELIEF_SCRYPT_N", "1024")
@@ -280,39 +277,24 @@ def retry_worker(db_url: str, kind: str, who: str, body: dict, barrier, results)
 
     operation = {"receipt": stock_services.receive, "appropriation": funds_services.appropriate}
     engine = make_engine(db_url)
-    with Session(engine) as session:
-        actor = actor_for(session, user_by_name(session, who))
-    barrier.wait(timeout=60)
     try:
-        number, created = transactions.run(
-            engine,
-            actor,
-            lambda uow: (lambda made: (made[0].number, made[1]))(
-                once_(uow, "storm-0001", operation[kind], **body)
-            ),
-        )
-        results.put((number, created))
-    except DomainError as error:
-        results.put((error.code, False))
-    except Exception as error:  # anything else is a bug the test must show
-        results.put((f"error: {error!r}", False))
+        for kind, who, body in storms:
+            with Session(engine) as session:
+                actor = actor_for(session, user_by_name(session, who))
+
+            def work(uow, kind=kind, body=body):
+                made, created = once_(uow, f"storm-{kind}", operation[kind], **body)
+                return made.number, created
+
+            barrier.wait(timeout=120)
+            try:
+                results.put((kind, *transactions.run(engine, actor, work)))
+            except DomainError as error:
+                results.put((kind, error.code, False))
+            except Exception as error:  # anything else is a bug the test must show
+                results.put((kind, f"error: {error!r}", False))
     finally:
         engine.dispose()
-
-
-def _storm(db_url: str, kind: str, who: str, body: dict) -> list[tuple[str, bool]]:
-    context = multiprocessing.get_context("spawn")
-    barrier, results = context.Barrier(WORKERS), context.Queue()
-    workers = [
-        context.Process(target=retry_worker, args=(db_url, kind, who, body, barrier, results))
-        for _ in range(WORKERS)
-    ]
-    for worker in workers:
-        worker.start()
-    answers = [results.get(timeout=180) for _ in workers]
-    for worker in workers:
-        worker.join(timeout=60)
-    return answers
 
 
 @pytest.mark.slow
@@ -320,21 +302,30 @@ def test_eight_processes_retrying_at_once_book_one_receipt_and_one_appropriation
     world, engine, db_url
 ):
     receipt = {"depot": "ZX", "lines": [{"item": "TENT-12", "lot": "T-STORM", "quantity": 7}]}
-    before = depot_item_on_hand_total(engine)
-    answers = _storm(db_url, "receipt", "keeper_zx", receipt)
-    assert len({number for number, _ in answers}) == 1, answers
-    assert answers[0][0].startswith("RK-") and sum(created for _, created in answers) == 1
-    assert depot_item_on_hand_total(engine) == before + 7  # booked once
-    source = make_source(world)
-    body = {
-        "source": source,
+    appropriation = {
+        "source": make_source(world),
         "county": "532322",
         "document_number": "楚财社〔2024〕7号",
         "amount": "9.00",
     }
-    answers = _storm(db_url, "appropriation", "finance", body)
-    assert len({number for number, _ in answers}) == 1, answers
-    assert sum(created for _, created in answers) == 1
+    storms = [("receipt", "keeper_zx", receipt), ("appropriation", "finance", appropriation)]
+    before = depot_item_on_hand_total(engine)
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(WORKERS), context.Queue()
+    workers = [
+        context.Process(target=retry_worker, args=(db_url, storms, barrier, results))
+        for _ in range(WORKERS)
+    ]
+    for worker in workers:
+        worker.start()
+    answers = [results.get(timeout=240) for _ in range(WORKERS * len(storms))]
+    for worker in workers:
+        worker.join(timeout=60)
+    for kind, _who, _body in storms:
+        mine = [(number, created) for k, number, created in answers if k == kind]
+        assert len(mine) == WORKERS and len({number for number, _ in mine}) == 1, answers
+        assert sum(created for _, created in mine) == 1, answers
+    assert depot_item_on_hand_total(engine) == before + 7  # booked once
     with Session(engine) as session:
         assert session.scalar(select(func.count(Appropriation.id))) == 1
         assert check_quants(session) == []
