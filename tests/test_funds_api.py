@@ -286,3 +286,26 @@ def test_unknown_and_malformed_requests_are_clean_errors(client, world, auth):
     )
     assert no_reason.status_code == 422
     assert "reason" in no_reason.json["errors"]
+
+
+def test_committed_means_approved_not_yet_paid_in_the_api_and_in_reconcile(client, world, auth):
+    """One word, one meaning: the appropriation's ``committed`` and the summary's are both
+    approved-unpaid money; paid money is ``released``; ``remaining`` takes both off."""
+    from tests.funds_factories import pay, verify_and_approve
+
+    appropriation = make_appropriation(world, make_source(world), "1000.00")
+    number = file_release(world, appropriation, "300.00")
+    verify_and_approve(world, number)
+
+    def figures() -> tuple[tuple[str, str, str], tuple[str, str]]:
+        row = client.get(f"/api/v1/funds/appropriations/{appropriation}", headers=auth("finance"))
+        summary = client.get("/api/v1/funds/summary", headers=auth("finance")).json
+        (county,) = [r for r in summary["by_county"] if r["key"] == "532322"]
+        return (
+            (row.json["committed"], row.json["released"], row.json["remaining"]),
+            (county["committed"], county["released"]),
+        )
+
+    assert figures() == (("300.00", "0.00", "700.00"), ("300.00", "0.00"))
+    pay(world, number)
+    assert figures() == (("0.00", "300.00", "700.00"), ("0.00", "300.00"))
