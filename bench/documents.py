@@ -26,13 +26,13 @@ from typing import Any
 
 from pypdf import PdfReader
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
 from bench.common import temporary_database
 from relief_inventory.allocation import requests as dispatch
 from relief_inventory.auth.actor import Actor
 from relief_inventory.auth.services import actor_for, system_actor, user_by_name
 from relief_inventory.config import Settings
+from relief_inventory.db import open_session
 from relief_inventory.migrate import upgrade
 from relief_inventory.stock import services as stock
 from relief_inventory.uow import UnitOfWork
@@ -48,7 +48,7 @@ BATCH_TARGET = 30.0
 
 
 def _actor(engine: Engine, username: str) -> Actor:
-    with Session(engine) as session:
+    with open_session(engine) as session:
         return actor_for(session, user_by_name(session, username))
 
 

@@ -242,7 +242,7 @@ def workflow_case(backend: str, pg_url: str | None, releases: int) -> list[dict]
         with open_session(engine) as session:
             problems = check_funds(session)
             row = funds.appropriation_by_number(session, half)
-            committed = balances.committed(session, row.id)  # type: ignore[arg-type]
+            drawn = balances.drawn(session, row.id)  # type: ignore[arg-type]
         rows.append(
             {
                 **base,
@@ -251,8 +251,8 @@ def workflow_case(backend: str, pg_url: str | None, releases: int) -> list[dict]
                 "attempts_per_second": round(releases / elapsed, 1),
                 "paid": paid,
                 "refused": refused,
-                "committed": str(committed),
-                "never_overspent": committed <= cover,
+                "drawn": str(drawn),
+                "never_overspent": drawn <= cover,
                 "books_ok": not problems,
             }
         )

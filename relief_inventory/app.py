@@ -4,6 +4,7 @@ papers, and the back office as it lands."""
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from relief_inventory.config import Settings
 from relief_inventory.db import engine_for
@@ -19,6 +20,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["relief_engine"] = engine_for(settings.database_url)
+    if settings.proxy_hops:
+        # The client address (login limits) is the one the trusted proxies saw.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops)  # type: ignore[method-assign]
 
     from relief_inventory.api import init_api
 

@@ -17,13 +17,15 @@ def default_sqlite_url() -> str:
 class Settings:
     database_url: str
     secret_key: str
-    timezone: str
     host: str
     port: int
     countersign_hours: int
     public_url: str  # where printed QR codes send a phone (the /verify page)
     authority: str  # the issuing authority printed on every paper
     notice_prefix: str  # 文号 prefix of fund release notices
+    # Reverse proxies in front of the server whose X-Forwarded-For is trusted for the
+    # client address (the login limits count per address): 0 when clients connect directly.
+    proxy_hops: int
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -31,12 +33,12 @@ class Settings:
         values: dict[str, object] = {
             "database_url": env.get("RELIEF_DATABASE_URL") or default_sqlite_url(),
             "secret_key": env.get("RELIEF_SECRET_KEY", "dev-only-change-me"),
-            "timezone": env.get("RELIEF_TIMEZONE", "Asia/Shanghai"),
             "host": env.get("RELIEF_HOST", "127.0.0.1"),
             "port": int(env.get("RELIEF_PORT", "5000")),
             "countersign_hours": int(env.get("RELIEF_COUNTERSIGN_HOURS", "24")),
             "authority": env.get("RELIEF_AUTHORITY", "楚雄州应急管理局"),
             "notice_prefix": env.get("RELIEF_NOTICE_PREFIX", "楚应急拨"),
+            "proxy_hops": int(env.get("RELIEF_PROXY_HOPS", "0")),
         }
         values.update(overrides)
         values.setdefault(

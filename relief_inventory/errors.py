@@ -55,5 +55,17 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class Hidden(NotFound, PermissionDenied):
+    """A refusal answered exactly as "not found" (404): someone who may not see a document
+    must not learn that it exists. Still a refusal underneath, so the unit of work logs it."""
+
+
 class InsufficientStock(Conflict):
     code = "insufficient_stock"
+
+
+class TooManyRequests(DomainError):
+    """Refused before any work is done: too many recent failures from one place (429)."""
+
+    status = 429
+    code = "too_many_requests"

@@ -3,7 +3,8 @@
 import relief_inventory.funds.models  # noqa: F401  (fund tables)
 from relief_inventory.allocation.models import DispatchLine, DispatchRequest, Reservation
 from relief_inventory.audit.models import AuditEntry
-from relief_inventory.auth.models import ApiToken, RoleGrant, User
+from relief_inventory.auth.models import ApiToken, LoginFailure, RoleGrant, User
+from relief_inventory.idempotency import IdempotentRequest
 from relief_inventory.stock.models import (
     Category,
     CountLine,
@@ -30,8 +31,10 @@ __all__ = [
     "DispatchLine",
     "DispatchRequest",
     "DocumentSequence",
+    "IdempotentRequest",
     "Item",
     "Location",
+    "LoginFailure",
     "Lot",
     "Move",
     "Owner",

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from relief_inventory import attempts
 from relief_inventory.audit import capture
 from relief_inventory.auth.actor import Actor
 from relief_inventory.db import REASON_KEY, SQLITE_BEGIN_OPTION, is_sqlite, open_session
@@ -94,5 +95,5 @@ class UnitOfWork:
                 "refused",
                 "security",
                 self.actor.username,
-                {"code": exc.code, "message": exc.message},
+                {"code": exc.code, "message": exc.message, "attempted": attempts.current()},
             )

@@ -4,15 +4,26 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from schemas.common import Flag, InputSchema, PageArgsSchema, PageSchema, Text
+from schemas.common import PageArgsSchema, PageSchema, QueryFlag, QuerySchema, Text
 
 
-class AuditFilterSchema(InputSchema):
+class AuditFilterSchema(QuerySchema):
     """Filters shared by the listing and the CSV export. Times: ISO 8601; without an
     offset they are Asia/Shanghai; a bare date as ``until`` includes that whole day."""
 
-    entity_type = Text(64, metadata={"description": "e.g. stock_move, lot, app_user"})
+    entity_type = Text(
+        64, metadata={"description": "an audited table (stock_move, lot, app_user…) or security"}
+    )
     entity_id = Text(64)
+    number = Text(
+        32,
+        metadata={
+            "description": "a business number (RK-2025-000001, DB-…, ZF-…, XD-…, ZJ-…, CZ-…): "
+            "entries about that document and the rows that belong to it"
+        },
+    )
+    item = Text(32, metadata={"description": "an item code: the item, its lots, moves and lines"})
+    lot = Text(64, metadata={"description": "a lot number (with item: that item's lot)"})
     actor = Text(64, metadata={"description": "username"})
     action = Text(64, metadata={"description": "create, update, refused, login_failed…"})
     since = Text(40, metadata={"description": "inclusive, e.g. 2025-06-01 or 2025-06-01T08:00"})
@@ -48,9 +59,9 @@ class AuditHeadSchema(Schema):
     head = fields.String(metadata={"description": "SEQ:HASH, to publish and verify against"})
 
 
-class VerifyQuerySchema(InputSchema):
+class VerifyQuerySchema(QuerySchema):
     head = Text(90, metadata={"description": "a head published earlier, SEQ:HASH"})
-    chain_only = Flag(load_default=False)
+    chain_only = QueryFlag(load_default=False)
 
 
 class VerificationSchema(Schema):

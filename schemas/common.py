@@ -1,4 +1,8 @@
-"""Schema pieces every API module shares: storable text, codes, quantities, paging.
+"""Schema pieces every API module shares: storable text, codes, quantities, amounts, dates,
+booleans, paging, and the empty body of an action.
+
+The strict rules themselves live in ``relief_inventory/inputs.py`` and ``money.py``, so the
+API refuses exactly what the services refuse.
 
 Input is refused here, naming the field, before a service or the database sees it:
 PostgreSQL cannot store NUL characters and no driver can encode lone surrogates, so text
@@ -7,12 +11,17 @@ that contains them would otherwise surface as a server error.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from relief_inventory import inputs
 from relief_inventory.errors import InvalidInput
-from relief_inventory.money import parse_amount
+from relief_inventory.idempotency import HEADER as IDEMPOTENCY_HEADER
+from relief_inventory.idempotency import KEY_PATTERN as IDEMPOTENCY_KEY_PATTERN
+from relief_inventory.idempotency import MAX_KEY as IDEMPOTENCY_MAX_KEY
+from relief_inventory.money import AMOUNT_EXAMPLE, AMOUNT_OUT_PATTERN, AMOUNT_PATTERN, parse_amount
 from relief_inventory.paging import MAX_PAGE, MAX_PER_PAGE
 from relief_inventory.stock.lines import MAX_LINES
 from relief_inventory.stock.models import MAX_QUANTITY
@@ -99,11 +108,67 @@ class Quantity(fields.Integer):
 
 
 class Day(fields.Date):
-    default_error_messages = {**MISSING_OR_NULL, "invalid": "日期格式须为 YYYY-MM-DD"}
+    """A calendar date, exactly ``YYYY-MM-DD`` (not ``20261101``, not ``2027-W05-1``)."""
+
+    default_error_messages = {**MISSING_OR_NULL, "invalid": inputs.DATE_MESSAGE}
+
+    def __init__(self, **kwargs: Any):
+        metadata = {"pattern": inputs.DATE_PATTERN, **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date:
+        parsed = inputs.date_text(value)
+        if parsed is None:
+            raise self.make_error("invalid")
+        return parsed
 
 
 class Flag(fields.Boolean):
-    default_error_messages = {**MISSING_OR_NULL, "invalid": "须为 true 或 false"}
+    """A JSON boolean: ``true`` or ``false``, never ``"false"``, ``0`` or ``1``."""
+
+    default_error_messages = {**MISSING_OR_NULL, "invalid": inputs.FLAG_MESSAGE}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if value is True or value is False:
+            return value
+        raise self.make_error("invalid")
+
+
+class QueryFlag(fields.Boolean):
+    """A boolean in a query string: the text ``true`` or ``false`` exactly."""
+
+    default_error_messages = {**MISSING_OR_NULL, "invalid": inputs.QUERY_FLAG_MESSAGE}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        parsed = inputs.query_flag(value)
+        if parsed is None:
+            raise self.make_error("invalid")
+        return parsed
+
+
+def JsonInt(*, minimum: int, maximum: int, message: str, **kwargs: Any) -> fields.Integer:
+    """A whole number in a JSON body: a JSON integer (no ``"5"``, no ``5.0``, no ``true``)."""
+    return fields.Integer(
+        strict=True,
+        validate=validate.Range(min=minimum, max=maximum, error=message),
+        error_messages={**MISSING_OR_NULL, "invalid": message},
+        **kwargs,
+    )
+
+
+class QueryInt(fields.Integer):
+    """A whole number in a query string: ASCII digits only (no sign, blank, ``1_000``, ``１``)."""
+
+    default_error_messages = {**MISSING_OR_NULL, "invalid": inputs.QUERY_INT_MESSAGE}
+
+    def __init__(self, *, minimum: int, maximum: int, message: str, **kwargs: Any):
+        super().__init__(validate=validate.Range(min=minimum, max=maximum, error=message), **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        parsed = inputs.query_int(value)
+        if parsed is None:
+            raise self.make_error("invalid")
+        return parsed
 
 
 class Lines(fields.List):
@@ -114,24 +179,26 @@ class Lines(fields.List):
     def __init__(self, line_schema: type[Schema], **kwargs: Any):
         kwargs.setdefault("required", True)
         super().__init__(
-            fields.Nested(line_schema),
+            fields.Nested(
+                line_schema, error_messages={**MISSING_OR_NULL, "type": "须为 JSON 对象"}
+            ),
             validate=validate.Length(min=1, max=MAX_LINES, error=f"明细须为 1–{MAX_LINES} 行"),
             **kwargs,
         )
 
 
-class PageNumber(fields.Integer):
-    default_error_messages = {"invalid": "须为整数"}
+class QuerySchema(InputSchema):
+    """A query string: every parameter optional or required, never null (a query string
+    cannot say null; a missing parameter takes its default)."""
+
+    def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+        field_obj.allow_none = False
 
 
-class PageArgsSchema(InputSchema):
-    page = PageNumber(
-        load_default=1,
-        validate=validate.Range(min=1, max=MAX_PAGE, error=f"须在 1–{MAX_PAGE} 之间"),
-    )
-    per_page = PageNumber(
-        load_default=100,
-        validate=validate.Range(min=1, max=MAX_PER_PAGE, error=f"须在 1–{MAX_PER_PAGE} 之间"),
+class PageArgsSchema(QuerySchema):
+    page = QueryInt(minimum=1, maximum=MAX_PAGE, message=f"须在 1–{MAX_PAGE} 之间", load_default=1)
+    per_page = QueryInt(
+        minimum=1, maximum=MAX_PER_PAGE, message=f"须在 1–{MAX_PER_PAGE} 之间", load_default=100
     )
 
 
@@ -154,23 +221,41 @@ class LocalTime(fields.Field):
         return format_local(value) or None
 
 
-def Coordinate() -> fields.Decimal:
+class Coordinate(fields.Decimal):
     """Latitude or longitude as an exact string ("25.03000"), never a float."""
-    return fields.Decimal(places=5, as_string=True)
+
+    PATTERN = r"^-?[0-9]{1,3}\.[0-9]{5}$"
+
+    def __init__(self, **kwargs: Any):
+        metadata = {"pattern": self.PATTERN, "example": "25.03000", **kwargs.pop("metadata", {})}
+        super().__init__(places=5, as_string=True, metadata=metadata, **kwargs)
 
 
-def MoneyText() -> fields.Decimal:
-    """An amount as an exact two-place string ("1450.00"), never a float."""
-    return fields.Decimal(places=2, as_string=True)
+class MoneyText(fields.Decimal):
+    """An amount on the way out: an exact two-place string ("1450.00"), never a float."""
+
+    def __init__(self, **kwargs: Any):
+        metadata = {
+            "pattern": AMOUNT_OUT_PATTERN,
+            "example": "1450.00",
+            "description": "yuan, an exact decimal string with two places",
+            **kwargs.pop("metadata", {}),
+        }
+        super().__init__(places=2, as_string=True, metadata=metadata, **kwargs)
 
 
 class Amount(fields.String):
-    """An amount of yuan given as a string ("1450.00"): exact, two places, never a float."""
+    """An amount of yuan on the way in: a JSON string matching ``AMOUNT_PATTERN``, checked
+    by ``money.parse_amount`` — the same rule the services apply. JSON numbers are refused:
+    ``1450.0`` is a float to every JSON parser, and ``"1e3"`` is not how books are kept."""
 
-    default_error_messages = {**MISSING_OR_NULL, "invalid": '金额须以字符串给出，如 "1450.00"'}
+    default_error_messages = {
+        **MISSING_OR_NULL,
+        "invalid": f"金额须以字符串给出，如 {AMOUNT_EXAMPLE}（不接受 JSON 数字）",
+    }
 
     def __init__(self, **kwargs: Any):
-        metadata = {"pattern": r"^\d{1,12}(\.\d{1,2})?$", **kwargs.pop("metadata", {})}
+        metadata = {"pattern": AMOUNT_PATTERN, "example": "1450.00", **kwargs.pop("metadata", {})}
         super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
@@ -179,3 +264,55 @@ class Amount(fields.String):
             return parse_amount(text, attr or "amount")
         except InvalidInput as error:
             raise ValidationError(error.message) from None
+
+
+class EmptySchema(InputSchema):
+    """The body of an action that needs nothing: none at all, or ``{}``. Any field is
+    refused (``{"approve": false}`` does not approve; it is a 422)."""
+
+
+class IdempotencySchema(Schema):
+    """The ``Idempotency-Key`` header of a creating POST (``relief_inventory/idempotency.py``)."""
+
+    idempotency_key = fields.String(
+        data_key=IDEMPOTENCY_HEADER,
+        load_default=None,
+        validate=validate.Length(
+            max=IDEMPOTENCY_MAX_KEY, error=f"不能超过 {IDEMPOTENCY_MAX_KEY} 个字符"
+        ),
+        error_messages={"invalid": "须为文本"},
+        metadata={
+            "pattern": IDEMPOTENCY_KEY_PATTERN,
+            "description": "a retry with the same key from the same user returns the document "
+            "the first call made (200 instead of 201) and books nothing twice; the same key "
+            "with a different body is a 409",
+        },
+    )
+
+
+# Output fields whose JSON type differs from what apispec would guess from the Python type.
+OPENAPI_FIELD_TYPES: tuple[tuple[type[fields.Field], str, str | None], ...] = (
+    (Coordinate, "string", None),
+    (MoneyText, "string", None),
+)
+
+
+class ErrorSchema(Schema):
+    """Every error the API sends, from any route (for the OpenAPI document)."""
+
+    code = fields.String(
+        required=True,
+        metadata={
+            "description": "stable English code: bad_request, unauthenticated, forbidden, "
+            "not_found, method_not_allowed, conflict, insufficient_stock, too_large, "
+            "unsupported_media_type, invalid, too_many_requests, server_error"
+        },
+    )
+    status = fields.Integer(required=True, metadata={"description": "the HTTP status"})
+    message = fields.String(required=True, metadata={"description": "what went wrong, in Chinese"})
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        required=True,
+        metadata={"description": "field (as lines[0].quantity) -> messages; may be empty"},
+    )

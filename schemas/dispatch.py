@@ -3,7 +3,7 @@ read back (by county, item, depot, lot and owner codes; never database ids)."""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
 from relief_inventory.allocation.models import DisasterType, RequestState, Urgency
 from relief_inventory.allocation.queries import STAMPS
@@ -12,11 +12,13 @@ from schemas.common import (
     Code,
     Flag,
     InputSchema,
+    JsonInt,
     Lines,
     LocalTime,
     PageArgsSchema,
     PageSchema,
     Quantity,
+    QueryFlag,
     Text,
 )
 
@@ -47,30 +49,18 @@ class NewRequestSchema(InputSchema):
         choices=Urgency.ALL,
         metadata={"description": ", ".join(f"{k}={v}" for k, v in Urgency.LABELS.items())},
     )
-    people_affected = fields.Integer(
-        strict=True,
-        required=True,
-        validate=validate.Range(0, MAX_PEOPLE, error=f"受灾人数须为 0–{MAX_PEOPLE}"),
-        error_messages={"invalid": "须为整数", "required": "缺少必填字段", "null": "不能为 null"},
+    people_affected = JsonInt(
+        minimum=0, maximum=MAX_PEOPLE, message=f"受灾人数须为 0–{MAX_PEOPLE} 的整数", required=True
     )
     reason = Text(NOTE)
     submit = Flag(load_default=False, metadata={"description": "submit at once"})
     lines = Lines(RequestLineSchema)
 
 
-class IdempotencySchema(Schema):
-    idempotency_key = Text(
-        128,
-        data_key="Idempotency-Key",
-        load_default=None,
-        metadata={"description": "a retry with the same key returns the same request (200)"},
-    )
-
-
 class RequestQuerySchema(PageArgsSchema):
     state = Text(16, choices=RequestState.ALL, load_default=None)
     county = Code(required=False, max_length=12)
-    overdue = Flag(load_default=False, metadata={"description": "countersignature overdue"})
+    overdue = QueryFlag(load_default=False, metadata={"description": "countersignature overdue"})
 
 
 class ApproveSchema(InputSchema):

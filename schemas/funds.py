@@ -6,7 +6,9 @@ by code.
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
+
+from marshmallow import Schema, fields
 
 from relief_inventory.funds.models import (
     FundKind,
@@ -17,16 +19,21 @@ from relief_inventory.funds.models import (
     ReversalTarget,
 )
 from relief_inventory.funds.services import MAX_PEOPLE, MAX_YEAR, MIN_YEAR
+from relief_inventory.money import AMOUNT_OUT_PATTERN
 from schemas.common import (
     Amount,
     Code,
     Day,
     Flag,
     InputSchema,
+    JsonInt,
     LocalTime,
     MoneyText,
     PageArgsSchema,
     PageSchema,
+    QueryFlag,
+    QueryInt,
+    QuerySchema,
     Text,
 )
 
@@ -35,25 +42,26 @@ NOTE = 500
 EVIDENCE = 2000
 
 
-def Year(*, strict: bool = True, **kwargs: object) -> fields.Integer:
-    """Strict in JSON bodies (no "2024"); query strings are text, so not there."""
-    return fields.Integer(
-        strict=strict,
-        validate=validate.Range(
-            min=MIN_YEAR, max=MAX_YEAR, error=f"年度须为 {MIN_YEAR}–{MAX_YEAR} 的整数"
-        ),
-        error_messages={"invalid": "年度须为整数"},
-        **kwargs,  # type: ignore[arg-type]
-    )
+YEAR_MESSAGE = f"年度须为 {MIN_YEAR}–{MAX_YEAR} 的整数"
 
 
-def People(**kwargs: object) -> fields.Integer:
-    return fields.Integer(
-        strict=True,
+def Year(**kwargs: Any) -> fields.Integer:
+    """A year in a JSON body: a JSON integer (no "2024")."""
+    return JsonInt(minimum=MIN_YEAR, maximum=MAX_YEAR, message=YEAR_MESSAGE, **kwargs)
+
+
+def YearQuery() -> QueryInt:
+    """A year in a query string: four ASCII digits."""
+    return QueryInt(minimum=MIN_YEAR, maximum=MAX_YEAR, message=YEAR_MESSAGE, load_default=None)
+
+
+def People(**kwargs: Any) -> fields.Integer:
+    return JsonInt(
+        minimum=0,
+        maximum=MAX_PEOPLE,
+        message=f"人数须为 0–{MAX_PEOPLE} 的整数",
         load_default=0,
-        validate=validate.Range(min=0, max=MAX_PEOPLE, error=f"人数须在 0–{MAX_PEOPLE} 之间"),
-        error_messages={"invalid": "人数须为整数"},
-        **kwargs,  # type: ignore[arg-type]
+        **kwargs,
     )
 
 
@@ -105,13 +113,13 @@ class PaySchema(InputSchema):
 
 
 class SourceQuerySchema(PageArgsSchema):
-    year = Year(strict=False, load_default=None)
+    year = YearQuery()
     kind = Text(16, choices=FundKind.ALL, load_default=None)
     level = Text(16, choices=FundLevel.ALL, load_default=None)
 
 
 class AppropriationQuerySchema(PageArgsSchema):
-    year = Year(strict=False, load_default=None)
+    year = YearQuery()
     source = Code(required=False)
     county = Code(required=False, max_length=12)
     kind = Text(16, choices=FundKind.ALL, load_default=None)
@@ -122,17 +130,17 @@ class ReleaseQuerySchema(PageArgsSchema):
     county = Code(required=False, max_length=12)
     appropriation = Code(required=False)
     purpose = Text(16, choices=Purpose.ALL, load_default=None)
-    waiting = Flag(
+    waiting = QueryFlag(
         load_default=False,
         metadata={"description": "only what awaits my next step (finance: verify/approve/pay)"},
     )
 
 
-class YearQuerySchema(InputSchema):
-    year = Year(strict=False, load_default=None)
+class YearQuerySchema(QuerySchema):
+    year = YearQuery()
 
 
-class LotQuerySchema(InputSchema):
+class LotQuerySchema(QuerySchema):
     item = Code()
     lot = Text(64, blank=False, required=True)
 
@@ -182,11 +190,21 @@ class AppropriationSchema(Schema):
     document_number = fields.String()
     issued_on = fields.Date()
     amount = MoneyText()
-    committed = MoneyText()
-    released = MoneyText()
+    committed = MoneyText(metadata={"description": "approved, not yet paid"})
+    released = MoneyText(metadata={"description": "paid out"})
     remaining = fields.Function(
-        lambda row: None if row["reversed_by"] else f"{row['amount'] - row['committed']:.2f}",
-        metadata={"description": "what new releases may still take (null once reversed)"},
+        lambda row: (
+            None
+            if row["reversed_by"]
+            else f"{row['amount'] - row['committed'] - row['released']:.2f}"
+        ),
+        metadata={
+            "description": "amount - committed - released: what new releases may still take "
+            "(null once reversed)",
+            "type": "string",
+            "pattern": AMOUNT_OUT_PATTERN,
+            "nullable": True,
+        },
     )
     note = fields.String()
     reversed = fields.Function(
@@ -279,12 +297,14 @@ class ReversalPageSchema(PageSchema):
 class FundSummaryRowSchema(Schema):
     key = fields.String(metadata={"description": "source number, county code, kind or level"})
     label = fields.String()
-    amount = MoneyText()
+    amount = MoneyText(
+        allow_none=True, metadata={"description": "received; null for counties (they receive none)"}
+    )
     appropriated = MoneyText()
-    committed = MoneyText()
-    released = MoneyText()
-    balance = MoneyText()
-    unappropriated = MoneyText()
+    committed = MoneyText(metadata={"description": "approved, not yet paid"})
+    released = MoneyText(metadata={"description": "paid out"})
+    balance = MoneyText(metadata={"description": "appropriated - released"})
+    unappropriated = MoneyText(allow_none=True, metadata={"description": "null for counties"})
     beneficiaries = fields.Integer()
 
 

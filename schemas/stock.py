@@ -25,6 +25,7 @@ from schemas.common import (
     PageArgsSchema,
     PageSchema,
     Quantity,
+    QueryFlag,
     Text,
 )
 
@@ -83,7 +84,7 @@ class StockQuerySchema(PageArgsSchema):
     item = Code(required=False)
     category = Code(required=False)
     county = Code(required=False, max_length=12, metadata={"description": "depots of a county"})
-    include_zero = Flag(load_default=False)
+    include_zero = QueryFlag(load_default=False)
 
 
 class StockRowSchema(Schema):

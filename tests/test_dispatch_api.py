@@ -210,7 +210,10 @@ def test_requesters_see_only_their_county(client, world, tokens):
     mine = client.post(BASE, json=FILING, headers=tokens["requester_sb"]).json["number"]
     listed = client.get(BASE, headers=tokens["requester_sb"]).json
     assert [r["number"] for r in listed["results"]] == [mine]
-    assert client.get(f"{BASE}/{other}", headers=tokens["requester_sb"]).status_code == 403
+    hidden = client.get(f"{BASE}/{other}", headers=tokens["requester_sb"])
+    missing = client.get(f"{BASE}/DB-2020-999999", headers=tokens["requester_sb"])
+    assert hidden.status_code == missing.status_code == 404  # existence is not revealed
+    assert hidden.json["message"] == f"调拨申请不存在：{other}"
     everyone = client.get(BASE, headers=tokens["auditor"]).json
     assert {r["number"] for r in everyone["results"]} == {mine, other}
     by_county = client.get(BASE, query_string={"county": "532327"}, headers=tokens["auditor"]).json
@@ -283,9 +286,9 @@ def test_wrong_state_is_409_and_unknown_filter_county_is_404(client, tokens):
         client.post(f"{BASE}/{number}/approve", json={}, headers=tokens["dispatcher"]).status_code
         == 409
     )
-    assert (
+    assert (  # a keeper whose depots serve nothing of it is not told it exists
         client.post(f"{BASE}/{number}/dispatch", json={}, headers=tokens["keeper_sb"]).status_code
-        == 409
+        == 404
     )
     assert client.post(f"{BASE}/{number}/submit", headers=tokens["requester_sb"]).status_code == 200
     assert (

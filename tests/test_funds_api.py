@@ -167,7 +167,7 @@ BAD_AMOUNTS = [
     (3000.5, "字符串"),
     (3000, "字符串"),
     ("3000.001", "两位小数"),
-    ("-1.00", "大于零"),
+    ("-1.00", "不带符号"),
     ("0.00", "大于零"),
     ("", None),
     (None, None),
@@ -207,9 +207,9 @@ def test_bad_amounts_and_bodies_are_4xx_naming_the_field(client, world, auth):
     exact = client.post(
         "/api/v1/funds/releases",
         headers=auth("requester_sb"),
-        json=release_body(appropriation, amount="1e3"),
+        json=release_body(appropriation, amount="1000"),
     )
-    assert exact.status_code == 201  # exact and positive: another way to write 1000.00
+    assert exact.status_code == 201  # whole yuan need no decimals
     assert exact.json["amount"] == "1000.00"
 
 
@@ -240,10 +240,10 @@ def test_requesters_see_only_their_county_and_auditors_only_read(client, world, 
     assert listed.json["total"] == 1
     appropriations = client.get("/api/v1/funds/appropriations", headers=auth("requester_sb"))
     assert [r["number"] for r in appropriations.json["results"]] == [mine]
-    assert (
-        client.get(f"/api/v1/funds/releases/{other}", headers=auth("requester_sb")).status_code
-        == 403
-    )
+    hidden = client.get(f"/api/v1/funds/releases/{other}", headers=auth("requester_sb"))
+    missing = client.get("/api/v1/funds/releases/ZF-2024-999999", headers=auth("requester_sb"))
+    assert hidden.status_code == missing.status_code == 404  # existence is not revealed
+    assert hidden.json["message"] == f"资金拨付申请不存在：{other}"
     for path in ("/api/v1/funds/sources", "/api/v1/funds/summary", "/api/v1/funds/reversals"):
         assert client.get(path, headers=auth("requester_sb")).status_code == 403
         assert client.get(path, headers=auth("auditor")).status_code == 200
@@ -257,7 +257,7 @@ def test_requesters_see_only_their_county_and_auditors_only_read(client, world, 
     refused = client.post(
         "/api/v1/funds/releases", headers=auth("requester_sb"), json=release_body(theirs)
     )
-    assert refused.status_code == 403
+    assert refused.status_code == 404  # another county's appropriation: as if missing
 
 
 def test_unknown_and_malformed_requests_are_clean_errors(client, world, auth):
@@ -300,3 +300,26 @@ def test_unknown_and_malformed_requests_are_clean_errors(client, world, auth):
     )
     assert no_reason.status_code == 422
     assert "reason" in no_reason.json["errors"]
+
+
+def test_committed_means_approved_not_yet_paid_in_the_api_and_in_reconcile(client, world, auth):
+    """One word, one meaning: the appropriation's ``committed`` and the summary's are both
+    approved-unpaid money; paid money is ``released``; ``remaining`` takes both off."""
+    from tests.funds_factories import pay, verify_and_approve
+
+    appropriation = make_appropriation(world, make_source(world), "1000.00")
+    number = file_release(world, appropriation, "300.00")
+    verify_and_approve(world, number)
+
+    def figures() -> tuple[tuple[str, str, str], tuple[str, str]]:
+        row = client.get(f"/api/v1/funds/appropriations/{appropriation}", headers=auth("finance"))
+        summary = client.get("/api/v1/funds/summary", headers=auth("finance")).json
+        (county,) = [r for r in summary["by_county"] if r["key"] == "532322"]
+        return (
+            (row.json["committed"], row.json["released"], row.json["remaining"]),
+            (county["committed"], county["released"]),
+        )
+
+    assert figures() == (("300.00", "0.00", "700.00"), ("300.00", "0.00"))
+    pay(world, number)
+    assert figures() == (("0.00", "300.00", "700.00"), ("0.00", "300.00"))

@@ -74,7 +74,7 @@ def test_source_is_numbered_and_keeps_exact_money(world, engine):
 BAD_AMOUNTS = [
     (0.1, "浮点数"),
     ("100.001", "两位小数"),
-    ("-5.00", "大于零"),
+    ("-5.00", "不带符号"),
     ("0", "大于零"),
     ("0.00", "大于零"),
     ("abc", "格式"),
@@ -312,7 +312,7 @@ def test_a_release_never_exceeds_what_remains(world, engine):
     assert release_state(engine, third) == ReleaseState.RELEASED
     with Session(engine) as session:
         found = funds.appropriation_by_number(session, appropriation)
-        assert balances.committed(session, found.id) == Decimal("1000.00")
+        assert balances.drawn(session, found.id) == Decimal("1000.00")
     assert_books_ok(engine)
 
 
@@ -543,5 +543,5 @@ def test_money_survives_the_round_trip_to_the_fen(world, engine):
         paid_release(world, appropriation, "0.01", beneficiaries=1)
     with Session(engine) as session:
         found = session.scalar(select(Appropriation).where(Appropriation.number == appropriation))
-        assert balances.committed(session, found.id) == Decimal("0.03")
+        assert balances.drawn(session, found.id) == Decimal("0.03")
         assert session.scalar(select(func.sum(FundRelease.amount))) == Decimal("0.03")

@@ -156,12 +156,13 @@ def test_a_requester_prints_only_their_own_countys_papers(app, client, papers, a
         client.get(f"/api/v1/dispatch-requests/{papers.request}/pdf", headers=requester).status_code
         == 200
     )
+    # Another county's paper answers like a missing one (its existence is not revealed).
     refused = client.get(f"/api/v1/dispatch-requests/{other}/pdf", headers=requester)
-    assert refused.status_code == 403
-    assert refused.get_json()["code"] == "forbidden"
+    assert refused.status_code == 404
+    assert refused.get_json()["code"] == "not_found"
     appropriation = make_appropriation(papers.world, make_source(papers.world), county="532327")
     foreign = file_release(papers.world, appropriation, "100.00", county="532327")
-    assert client.get(f"/api/v1/funds/releases/{foreign}/pdf", headers=requester).status_code == 403
+    assert client.get(f"/api/v1/funds/releases/{foreign}/pdf", headers=requester).status_code == 404
     assert (
         client.get(f"/api/v1/funds/releases/{papers.release}/pdf", headers=requester).status_code
         == 200

@@ -7,7 +7,6 @@ import re
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from relief_inventory.allocation.models import (
@@ -16,31 +15,62 @@ from relief_inventory.allocation.models import (
     RequestState,
     Reservation,
 )
-from relief_inventory.errors import Conflict, NotFound
+from relief_inventory.auth.actor import Actor, Role
+from relief_inventory.auth.policy import can_read_county
+from relief_inventory.errors import Conflict, Hidden, NotFound
 from relief_inventory.uow import UnitOfWork
 
 NUMBER_PREFIX = "DB"
 NUMBER_PATTERN = re.compile(r"DB-\d{4}-\d{6}")
-# Deadlock, serialization failure, lock not available: the database aborted the statement
-# to break a tie between transactions; doing the work again is safe.
-RETRYABLE_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
 
 
-def retryable(error: DBAPIError) -> bool:
-    return getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+def _missing(number: object) -> str:
+    return f"调拨申请不存在：{str(number)[:40]}"
 
 
 def request_by_number(session: Session, number: object, *, lock: bool = False) -> DispatchRequest:
     """``lock`` takes the row lock (PostgreSQL) so that two transitions of the same request
     queue up and the second sees the first's result; SQLite already holds its write lock."""
     if not isinstance(number, str) or not NUMBER_PATTERN.fullmatch(number):
-        raise NotFound(f"调拨申请不存在：{str(number)[:40]}", field="number")
+        raise NotFound(_missing(number), field="number")
     query = select(DispatchRequest).where(DispatchRequest.number == number)
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
     request = session.scalar(query)
     if request is None:
-        raise NotFound(f"调拨申请不存在：{number}", field="number")
+        raise NotFound(_missing(number), field="number")
+    return request
+
+
+def can_read(session: Session, actor: Actor, request: DispatchRequest) -> bool:
+    """Dispatchers, finance, auditors and admins read every request; requesters their
+    county's; keepers those their depots serve."""
+    if can_read_county(actor, request.county_id):
+        return True
+    return actor.has(Role.KEEPER) and bool(
+        session.scalar(
+            select(Reservation.id)
+            .where(
+                Reservation.request_id == request.id,
+                Reservation.depot_id.in_(actor.depot_ids),
+            )
+            .limit(1)
+        )
+    )
+
+
+def require_readable(session: Session, actor: Actor, request: DispatchRequest) -> None:
+    """Someone who may not read a request is told it does not exist (404, as for a missing
+    number), so a county cannot probe another county's requests."""
+    if not can_read(session, actor, request):
+        raise Hidden(_missing(request.number), field="number")
+
+
+def visible_request(uow: UnitOfWork, number: object, *, lock: bool = True) -> DispatchRequest:
+    """``request_by_number`` for someone acting on it: a request they may not read is
+    answered as missing."""
+    request = request_by_number(uow.session, number, lock=lock)
+    require_readable(uow.session, uow.actor, request)
     return request
 
 

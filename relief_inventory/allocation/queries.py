@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
+from relief_inventory.allocation.common import require_readable
 from relief_inventory.allocation.models import (
     DisasterType,
     DispatchLine,
@@ -21,7 +22,6 @@ from relief_inventory.allocation.models import (
 )
 from relief_inventory.auth.actor import Actor, Role
 from relief_inventory.auth.models import User
-from relief_inventory.auth.policy import can_read_county
 from relief_inventory.errors import PermissionDenied
 from relief_inventory.paging import Page, paginate
 from relief_inventory.stock.models import Item, Lot, Owner, StockDocument
@@ -44,26 +44,6 @@ STAMPS = (
 
 def _sees_everything(actor: Actor) -> bool:
     return actor.is_admin or actor.has(Role.DISPATCHER, Role.AUDITOR, Role.FINANCE)
-
-
-def _keeper_can_read(session: Session, actor: Actor, request: DispatchRequest) -> bool:
-    """Keepers see the requests their depots serve."""
-    return actor.has(Role.KEEPER) and bool(
-        session.scalar(
-            select(Reservation.id)
-            .where(
-                Reservation.request_id == request.id,
-                Reservation.depot_id.in_(actor.depot_ids),
-            )
-            .limit(1)
-        )
-    )
-
-
-def require_readable(session: Session, actor: Actor, request: DispatchRequest) -> None:
-    if can_read_county(actor, request.county_id) or _keeper_can_read(session, actor, request):
-        return
-    raise PermissionDenied(f"用户 {actor.username} 无权查看调拨申请 {request.number}")
 
 
 def overdue_clause(now: datetime) -> Any:

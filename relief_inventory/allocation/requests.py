@@ -13,15 +13,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from relief_inventory.allocation.common import (
     NUMBER_PREFIX,
-    lines_of,
     request_by_number,
     require_state,
     reservations_of,
     transition,
+    visible_request,
 )
 from relief_inventory.allocation.models import (
     DisasterType,
@@ -36,6 +35,7 @@ from relief_inventory.allocation.shipping import ship
 from relief_inventory.auth.actor import Role
 from relief_inventory.auth.policy import require_county, require_other_person, require_role
 from relief_inventory.errors import Conflict, InvalidInput
+from relief_inventory.idempotency import once
 from relief_inventory.stock import lines as parse
 from relief_inventory.stock.catalog import item_by_code
 from relief_inventory.stock.numbering import next_number
@@ -74,6 +74,17 @@ def _wanted_lines(uow: UnitOfWork, lines: Sequence[Mapping[str, Any]]) -> list[t
 
 
 def create(
+    uow: UnitOfWork, *, idempotency_key: str | None = None, **request: Any
+) -> tuple[DispatchRequest, bool]:
+    """File a request (a draft, or submitted at once). Returns it and whether it is new.
+
+    With an ``idempotency_key`` a retried call returns the request the first call made, and
+    the same key for a different request is refused (``idempotency.once``).
+    """
+    return once(uow, idempotency_key, file_request, **request)
+
+
+def file_request(
     uow: UnitOfWork,
     *,
     county: str,
@@ -83,14 +94,8 @@ def create(
     lines: Sequence[Mapping[str, Any]],
     reason: str = "",
     submit: bool = False,
-    idempotency_key: str | None = None,
     at: datetime | None = None,
-) -> tuple[DispatchRequest, bool]:
-    """File a request (a draft, or submitted at once). Returns it and whether it is new.
-
-    With an ``idempotency_key`` a retried call returns the request the first call made; the
-    unique (requester, key) constraint settles two racing calls, the loser reads the winner's.
-    """
+) -> DispatchRequest:
     session = uow.session
     require_role(uow.actor, Role.REQUESTER, Role.DISPATCHER)
     target = county_by_code(session, county)
@@ -103,65 +108,28 @@ def create(
         "reason": parse.text(reason, "reason", max_length=2000),
     }
     wanted = _wanted_lines(uow, lines)
-    key = parse.text(idempotency_key, "Idempotency-Key", max_length=128) or None
+    submit = parse.flag(submit, "submit")
     when = parse.moment(at)
-    if key is not None:
-        earlier = _by_key(uow, key)
-        if earlier is not None:
-            return _replay(uow, earlier, fields, wanted), False
-    try:
-        with uow.savepoint():
-            request = DispatchRequest(
-                number=next_number(session, NUMBER_PREFIX, when),
-                requester_id=uow.actor.user_id,
-                idempotency_key=key,
-                created_at=when,
-                **fields,
-            )
-            session.add(request)
-            session.flush()
-    except IntegrityError:
-        earlier = _by_key(uow, key) if key is not None else None
-        if earlier is None:
-            raise
-        return _replay(uow, earlier, fields, wanted), False
+    request = DispatchRequest(
+        number=next_number(session, NUMBER_PREFIX, when),
+        requester_id=uow.actor.user_id,
+        created_at=when,
+        **fields,
+    )
+    session.add(request)
+    session.flush()
     for item_id, quantity in wanted:
         session.add(DispatchLine(request_id=request.id, item_id=item_id, quantity=quantity))
     session.flush()
     if submit:
         transition(uow, request, RequestState.SUBMITTED, when)
-    return request, True
-
-
-def _by_key(uow: UnitOfWork, key: str) -> DispatchRequest | None:
-    return uow.session.scalar(
-        select(DispatchRequest).where(
-            DispatchRequest.requester_id == uow.actor.user_id,
-            DispatchRequest.idempotency_key == key,
-        )
-    )
-
-
-def _replay(
-    uow: UnitOfWork,
-    earlier: DispatchRequest,
-    fields: Mapping[str, Any],
-    wanted: list[tuple[int, int]],
-) -> DispatchRequest:
-    """The same key must mean the same request: a different body is a client error."""
-    filed = [(line.item_id, line.quantity) for line in lines_of(uow.session, earlier)]
-    same = all(getattr(earlier, name) == value for name, value in fields.items())
-    if not same or sorted(filed) != sorted(wanted):
-        raise Conflict(
-            f"该幂等键已用于另一份内容不同的申请 {earlier.number}", field="Idempotency-Key"
-        )
-    return earlier
+    return request
 
 
 def submit(uow: UnitOfWork, number: str, *, at: datetime | None = None) -> DispatchRequest:
     require_role(uow.actor, Role.REQUESTER, Role.DISPATCHER)
     when = parse.moment(at)
-    request = request_by_number(uow.session, number, lock=True)
+    request = visible_request(uow, number)
     require_county(uow.actor, request.county_id)
     require_state(request, RequestState.DRAFT, action="提交")
     transition(uow, request, RequestState.SUBMITTED, when)
@@ -187,6 +155,8 @@ def approve(
     """
     require_role(uow.actor, Role.DISPATCHER)
     when = parse.moment(at)
+    allocate = parse.flag(allocate, "allocate")
+    allow_other_counties = parse.flag(allow_other_counties, "allow_other_counties")
     emergency_response = parse.text(emergency_response, "emergency_response", max_length=128)
     note = parse.text(note, "note", max_length=2000)
     request = request_by_number(uow.session, number, lock=True)
@@ -195,7 +165,7 @@ def approve(
     if emergency_response and request.urgency != Urgency.CRITICAL:
         raise InvalidInput("只有特急申请可在应急响应下先调拨、后补手续", field="emergency_response")
     request.approver_id = uow.actor.user_id
-    request.allow_other_counties = bool(allow_other_counties)
+    request.allow_other_counties = allow_other_counties
     if emergency_response:
         request.emergency = True
         request.emergency_response = emergency_response
@@ -232,7 +202,7 @@ def allocate(
     request = request_by_number(uow.session, number, lock=True)
     require_state(request, RequestState.APPROVED, RequestState.ALLOCATED, action="分配库存")
     if allow_other_counties is not None:
-        request.allow_other_counties = bool(allow_other_counties)
+        request.allow_other_counties = parse.flag(allow_other_counties, "allow_other_counties")
     allocate_request(uow, request, when)
     return request
 
@@ -259,7 +229,7 @@ def cancel(
     require_role(uow.actor, Role.REQUESTER, Role.DISPATCHER)
     when = parse.moment(at)
     reason = parse.text(reason, "reason", max_length=2000, required=True)
-    request = request_by_number(uow.session, number, lock=True)
+    request = visible_request(uow, number)
     require_county(uow.actor, request.county_id)
     if uow.actor.is_admin or uow.actor.has(Role.DISPATCHER):
         open_states = (

@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from relief_inventory.allocation import allocator
-from relief_inventory.allocation.common import lines_of, reservations_of, retryable, transition
+from relief_inventory.allocation.common import lines_of, reservations_of, transition
 from relief_inventory.allocation.models import (
     DispatchLine,
     DispatchRequest,
@@ -37,6 +37,7 @@ from relief_inventory.stock import lot_status, quants
 from relief_inventory.stock.models import Lot, Owner, OwnerLevel, Quant
 from relief_inventory.stock.removal import LotStock
 from relief_inventory.timeutil import to_local
+from relief_inventory.transactions import retryable
 from relief_inventory.uow import UnitOfWork
 from relief_inventory.warehouse.models import County, Depot, DepotLevel, Location, LocationKind
 

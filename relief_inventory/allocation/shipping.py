@@ -25,6 +25,7 @@ from relief_inventory.allocation.common import (
     require_state,
     reservations_of,
     transition,
+    visible_request,
 )
 from relief_inventory.allocation.models import (
     DispatchLine,
@@ -100,7 +101,7 @@ def dispatch(
     if depot is not None:
         depot_id = depot_by_code(session, depot).id
         require_depot(uow.actor, depot_id)
-    request = request_by_number(session, number, lock=True)
+    request = visible_request(uow, number)
     require_state(request, RequestState.ALLOCATED, action="发运")
     mine = [
         r
@@ -200,7 +201,7 @@ def receive(
     require_role(uow.actor, Role.REQUESTER)
     when = parse.moment(at)
     note = parse.text(note, "note", max_length=2000)
-    request = request_by_number(session, number, lock=True)
+    request = visible_request(uow, number)
     require_county(uow.actor, request.county_id)
     require_state(request, RequestState.DISPATCHED, action="签收")
     request_lines = lines_of(session, request)

@@ -59,11 +59,18 @@ class AuditExport(MethodView):
     def get(self, args: dict) -> Response:
         """Entries matching the filters as CSV, oldest first, streamed (any size)."""
         filters = queries.filters_from(args)
-        bound = engine()
+        session = open_session(engine())
+        try:
+            chunks = queries.iter_csv(session, filters)  # refuses bad filters before streaming
+        except BaseException:
+            session.close()
+            raise
 
         def rows() -> Iterator[str]:
-            with open_session(bound) as session:
-                yield from queries.iter_csv(session, filters)
+            try:
+                yield from chunks
+            finally:
+                session.close()
 
         return Response(
             rows(),

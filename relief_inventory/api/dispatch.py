@@ -8,24 +8,21 @@ segregation of duties are the services' business, so the API cannot bypass them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import current_app
 from flask.views import MethodView
-from sqlalchemy.exc import DBAPIError
 
 from relief_inventory.allocation import queries, shipping
 from relief_inventory.allocation import requests as dispatch
-from relief_inventory.allocation.common import request_by_number, retryable
-from relief_inventory.api.common import actor, protected_blueprint, read_session, write
-from relief_inventory.errors import Conflict
+from relief_inventory.allocation.common import request_by_number
+from relief_inventory.api.common import actor, create, protected_blueprint, read_session, run
 from relief_inventory.stock.queries import document_detail
-from relief_inventory.uow import UnitOfWork
+from schemas.common import EmptySchema, IdempotencySchema
 from schemas.dispatch import (
     AllocateSchema,
     ApproveSchema,
     DispatchSchema,
-    IdempotencySchema,
     NewRequestSchema,
     NoteSchema,
     ReceiveSchema,
@@ -35,9 +32,6 @@ from schemas.dispatch import (
     ReturnSchema,
 )
 from schemas.stock import DocumentSchema, ReasonSchema
-
-T = TypeVar("T")
-WRITE_ATTEMPTS = 3
 
 blp = protected_blueprint(
     "dispatch", __name__, "/dispatch-requests", "应急调拨申请：审批、分配、发运、签收、回收"
@@ -49,25 +43,9 @@ def _view(number: str) -> dict[str, Any]:
         return queries.request_view(session, actor(), request_by_number(session, number))
 
 
-def _write(work: Callable[[UnitOfWork], T], reason: str | None) -> T:
-    """One unit of work, done again when the database aborted it to break a deadlock (two
-    transitions locking stock rows in opposite orders): the first try left nothing behind."""
-    attempt = 1
-    while True:
-        try:
-            with write(reason) as uow:
-                return work(uow)
-        except DBAPIError as error:
-            if not retryable(error):
-                raise
-            if attempt == WRITE_ATTEMPTS:
-                raise Conflict("数据库繁忙（并发冲突），请稍后重试") from error
-            attempt += 1
-
-
 def _act(service: Callable[..., Any], number: str, **kwargs: Any) -> dict[str, Any]:
     """One transition in its own unit of work, answered with the request read back."""
-    _write(lambda uow: service(uow, number, **kwargs), kwargs.get("reason") or kwargs.get("note"))
+    run(lambda uow: service(uow, number, **kwargs), kwargs.get("reason") or kwargs.get("note"))
     return _view(number)
 
 
@@ -93,10 +71,10 @@ class Requests(MethodView):
         With an ``Idempotency-Key`` header a retry returns the request the first call
         filed, with 200 instead of 201, and never files a second one.
         """
-        request, created = _write(
-            lambda uow: dispatch.create(uow, **body, **headers), body["reason"] or None
+        request, status = create(
+            dispatch.file_request, headers["idempotency_key"], body["reason"] or None, **body
         )
-        return _view(request.number), 201 if created else 200
+        return _view(request.number), status
 
 
 @blp.route("/<number>")
@@ -109,15 +87,16 @@ class Request(MethodView):
 
 @blp.route("/<number>/submit")
 class Submit(MethodView):
+    @blp.arguments(EmptySchema, required=False)
     @blp.response(200, RequestSchema)
-    def post(self, number: str) -> dict:
+    def post(self, _body: dict, number: str) -> dict:
         """Submit a draft (a requester of the county)."""
         return _act(dispatch.submit, number)
 
 
 @blp.route("/<number>/approve")
 class Approve(MethodView):
-    @blp.arguments(ApproveSchema)
+    @blp.arguments(ApproveSchema, required=False)
     @blp.response(200, RequestSchema)
     def post(self, body: dict, number: str) -> dict:
         """Approve (a dispatcher other than the requester); allocates at once unless
@@ -148,7 +127,7 @@ class Cancel(MethodView):
 
 @blp.route("/<number>/allocate")
 class Allocate(MethodView):
-    @blp.arguments(AllocateSchema)
+    @blp.arguments(AllocateSchema, required=False)
     @blp.response(200, RequestSchema)
     def post(self, body: dict, number: str) -> dict:
         """Reserve stock for an approved request, or top up an allocated one's shortage."""
@@ -157,7 +136,7 @@ class Allocate(MethodView):
 
 @blp.route("/<number>/dispatch")
 class Dispatch(MethodView):
-    @blp.arguments(DispatchSchema)
+    @blp.arguments(DispatchSchema, required=False)
     @blp.response(200, RequestSchema)
     def post(self, body: dict, number: str) -> dict:
         """Ship the picks of the keeper's depot (one in-transit dispatch document per
@@ -177,7 +156,7 @@ class Receive(MethodView):
 
 @blp.route("/<number>/countersign")
 class Countersign(MethodView):
-    @blp.arguments(NoteSchema)
+    @blp.arguments(NoteSchema, required=False)
     @blp.response(200, RequestSchema)
     def post(self, body: dict, number: str) -> dict:
         """A second dispatcher countersigns an emergency dispatch (补签)."""
@@ -186,7 +165,7 @@ class Countersign(MethodView):
 
 @blp.route("/<number>/close")
 class Close(MethodView):
-    @blp.arguments(NoteSchema)
+    @blp.arguments(NoteSchema, required=False)
     @blp.response(200, RequestSchema)
     def post(self, body: dict, number: str) -> dict:
         """Close a received request (a dispatcher; emergencies must be countersigned)."""
@@ -200,8 +179,6 @@ class Return(MethodView):
     def post(self, body: dict, number: str) -> dict:
         """Book reusable goods back in (回收), inspected into available, damaged or scrap
         (a keeper of the receiving depot). Answers with the return document."""
-        document = _write(
-            lambda uow: shipping.return_goods(uow, number, **body), body["note"] or None
-        )
+        document = run(lambda uow: shipping.return_goods(uow, number, **body), body["note"] or None)
         with read_session() as session:
             return document_detail(session, document.number)

@@ -13,12 +13,11 @@ from typing import Any
 
 from flask.views import MethodView
 
-from relief_inventory.api.common import actor, protected_blueprint, read_session, write
+from relief_inventory.api.common import actor, create, protected_blueprint, read_session, run
 from relief_inventory.funds import queries
 from relief_inventory.funds import services as funds
 from relief_inventory.funds.reconcile import reconcile
-from schemas.common import PageArgsSchema, path_text
-from schemas.dispatch import IdempotencySchema
+from schemas.common import EmptySchema, IdempotencySchema, PageArgsSchema, path_text
 from schemas.funds import (
     AppropriationCreateSchema,
     AppropriationPageSchema,
@@ -71,14 +70,12 @@ def _release(number: str) -> dict[str, Any]:
 def _act(service: Callable[..., Any], number: str, **kwargs: Any) -> dict[str, Any]:
     """One release transition in its own unit of work, answered with the release."""
     number = _number(number)
-    with write(kwargs.get("reason") or kwargs.get("note") or None) as uow:
-        service(uow, number, **kwargs)
+    run(lambda uow: service(uow, number, **kwargs), kwargs.get("reason") or kwargs.get("note"))
     return _release(number)
 
 
 def _reverse(service: Callable[..., Any], number: str, reason: str) -> dict[str, Any]:
-    with write(reason) as uow:
-        reversal = service(uow, _number(number), reason=reason).number
+    reversal = run(lambda uow: service(uow, _number(number), reason=reason).number, reason)
     return _read(queries.reversal_detail, reversal)
 
 
@@ -94,13 +91,17 @@ class Sources(MethodView):
         paging = _paging(args)
         return _read(queries.source_rows, queries.SourceFilters(**args), **paging)
 
+    @blp.arguments(IdempotencySchema, location="headers")
     @blp.arguments(SourceCreateSchema)
     @blp.response(201, SourceSchema)
-    def post(self, body: dict) -> Any:
-        """Book money received from a level of government under its document (finance)."""
-        with write("登记资金来源") as uow:
-            number = funds.create_source(uow, **body).number
-        return _read(queries.source_detail, number)
+    @blp.alt_response(200, schema=SourceSchema, description="Replay of an Idempotency-Key")
+    def post(self, headers: dict, body: dict) -> Any:
+        """Book money received from a level of government under its document (finance).
+        Honours ``Idempotency-Key`` (a replay answers 200 with the first source)."""
+        source, status = create(
+            funds.create_source, headers["idempotency_key"], "登记资金来源", **body
+        )
+        return _read(queries.source_detail, source.number), status
 
 
 @blp.route("/sources/<number>")
@@ -131,13 +132,15 @@ class Appropriations(MethodView):
         paging = _paging(args)
         return _read(queries.appropriation_rows, queries.AppropriationFilters(**args), **paging)
 
+    @blp.arguments(IdempotencySchema, location="headers")
     @blp.arguments(AppropriationCreateSchema)
     @blp.response(201, AppropriationSchema)
-    def post(self, body: dict) -> Any:
-        """Issue part of a source to a county; never more than the source has left."""
-        with write("资金下达") as uow:
-            number = funds.appropriate(uow, **body).number
-        return _read(queries.appropriation_detail, number)
+    @blp.alt_response(200, schema=AppropriationSchema, description="Replay of an Idempotency-Key")
+    def post(self, headers: dict, body: dict) -> Any:
+        """Issue part of a source to a county; never more than the source has left.
+        Honours ``Idempotency-Key`` (a replay answers 200 with the first appropriation)."""
+        made, status = create(funds.appropriate, headers["idempotency_key"], "资金下达", **body)
+        return _read(queries.appropriation_detail, made.number), status
 
 
 @blp.route("/appropriations/<number>")
@@ -187,14 +190,8 @@ class Releases(MethodView):
         With an ``Idempotency-Key`` header a retry returns the release the first call
         filed, with 200 instead of 201, and never files a second one.
         """
-        key = headers.get("idempotency_key")
-        with write() as uow:
-            if key:
-                release, replayed = funds.create_release_once(uow, key, **body)
-            else:
-                release, replayed = funds.create_release(uow, **body), False
-            number = release.number
-        return _release(number), 200 if replayed else 201
+        release, status = create(funds.create_release, headers["idempotency_key"], None, **body)
+        return _release(release.number), status
 
 
 @blp.route("/releases/<number>")
@@ -206,15 +203,16 @@ class Release(MethodView):
 
 @blp.route("/releases/<number>/submit")
 class Submit(MethodView):
+    @blp.arguments(EmptySchema, required=False)
     @blp.response(200, ReleaseSchema)
-    def post(self, number: str) -> Any:
+    def post(self, _body: dict, number: str) -> Any:
         """Submit a draft to finance (a requester of the county)."""
         return _act(funds.submit, number)
 
 
 @blp.route("/releases/<number>/verify")
 class Verify(MethodView):
-    @blp.arguments(VerifySchema)
+    @blp.arguments(VerifySchema, required=False)
     @blp.response(200, ReleaseSchema)
     def post(self, body: dict, number: str) -> Any:
         """Finance has checked the supporting data (not the requester)."""
@@ -223,8 +221,9 @@ class Verify(MethodView):
 
 @blp.route("/releases/<number>/approve")
 class Approve(MethodView):
+    @blp.arguments(EmptySchema, required=False)
     @blp.response(200, ReleaseSchema)
-    def post(self, number: str) -> Any:
+    def post(self, _body: dict, number: str) -> Any:
         """Approve: a third person, neither requester nor verifier. Refused (409) when the
         appropriation has not enough left."""
         return _act(funds.approve, number)
@@ -232,7 +231,7 @@ class Approve(MethodView):
 
 @blp.route("/releases/<number>/release")
 class Pay(MethodView):
-    @blp.arguments(PaySchema)
+    @blp.arguments(PaySchema, required=False)
     @blp.response(200, ReleaseSchema)
     def post(self, body: dict, number: str) -> Any:
         """Pay out an approved release (finance, not the requester)."""
@@ -279,13 +278,13 @@ class Reversal(MethodView):
 
 @blp.route("/reversals/<number>/approve")
 class ReversalApprove(MethodView):
+    @blp.arguments(EmptySchema, required=False)
     @blp.response(200, ReversalSchema)
-    def post(self, number: str) -> Any:
+    def post(self, _body: dict, number: str) -> Any:
         """A second person makes a proposed reversal take effect (finance: neither its
         proposer, nor the original's creator, nor the payer of a release)."""
         number = _number(number)
-        with write("冲销审批") as uow:
-            funds.approve_reversal(uow, number)
+        run(lambda uow: funds.approve_reversal(uow, number), "冲销审批")
         return _read(queries.reversal_detail, number)
 
 
@@ -296,8 +295,7 @@ class ReversalReject(MethodView):
     def post(self, body: dict, number: str) -> Any:
         """Turn a proposed reversal down (or withdraw one's own), with a reason."""
         number = _number(number)
-        with write(body["reason"]) as uow:
-            funds.reject_reversal(uow, number, **body)
+        run(lambda uow: funds.reject_reversal(uow, number, **body), body["reason"])
         return _read(queries.reversal_detail, number)
 
 

@@ -7,28 +7,27 @@ from urllib.parse import quote
 
 from flask import Response, current_app
 from flask.views import MethodView
-from marshmallow import fields, validate
 
 from relief_inventory.api.common import actor, engine, protected_blueprint
 from relief_inventory.errors import NotFound
 from reports.catalog import FORMATS, LABELS, NAMES, filename
 from reports.exports import export_report
-from schemas.common import Code, InputSchema, PageNumber, Text
-from schemas.funds import Year
+from schemas.common import Code, Day, QueryInt, QuerySchema, Text
+from schemas.funds import YearQuery
 
 blp = protected_blueprint(
     "reports", __name__, "/reports", "报表：库存台账、临期、调拨、资金对账、年度统计（PDF/Excel）"
 )
 
 
-class ReportQuerySchema(InputSchema):
+class ReportQuerySchema(QuerySchema):
     format = Text(8, choices=tuple(FORMATS), load_default="pdf")
     period = Text(40, load_default=None)
-    year = Year(strict=False, load_default=None)
+    year = YearQuery()
     depot = Code(required=False)
     county = Code(required=False)
-    as_of = fields.Date(load_default=None, error_messages={"invalid": "日期格式应为 YYYY-MM-DD"})
-    days = PageNumber(load_default=None, validate=validate.Range(1, 3650, error="须在 1–3650 之间"))
+    as_of = Day(load_default=None)
+    days = QueryInt(minimum=1, maximum=3650, message="须在 1–3650 之间", load_default=None)
 
 
 @blp.route("/<name>")

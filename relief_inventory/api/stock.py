@@ -12,13 +12,13 @@ from typing import Any
 
 from flask.views import MethodView
 
-from relief_inventory.api.common import protected_blueprint, read_session, write
+from relief_inventory.api.common import create, protected_blueprint, read_session, run
 from relief_inventory.funds import services as funds
 from relief_inventory.stock import queries
 from relief_inventory.stock import services as stock
-from relief_inventory.stock.models import DocKind
+from relief_inventory.stock.models import DocKind, StockDocument
 from relief_inventory.stock.queries import DocumentFilters, StockFilters
-from schemas.common import path_text
+from schemas.common import EmptySchema, IdempotencySchema, path_text
 from schemas.stock import (
     ArrivalSchema,
     CountSchema,
@@ -50,9 +50,17 @@ def _detail(number: str) -> dict[str, Any]:
 
 def _run(operation: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
     """One stock operation in its own unit of work, answered with the resulting document."""
-    with write(kwargs.get("reason") or None) as uow:
-        number = operation(uow, *args, **kwargs).number
+    number = run(lambda uow: operation(uow, *args, **kwargs).number, kwargs.get("reason") or None)
     return _detail(number)
+
+
+def _create(
+    operation: Callable[..., StockDocument], headers: dict, body: dict
+) -> tuple[dict[str, Any], int]:
+    """A new document, at most once per ``Idempotency-Key``: 201, or 200 for a replay."""
+    key, reason = headers["idempotency_key"], body.get("reason") or None
+    document, status = create(operation, key, reason, **body)
+    return _detail(document.number), status
 
 
 def _number(value: str) -> str:
@@ -142,29 +150,33 @@ class Document(MethodView):
 
 @blp.route("/receipts")
 class Receipts(MethodView):
+    @blp.arguments(IdempotencySchema, location="headers")
     @blp.arguments(ReceiptSchema)
     @blp.response(201, DocumentSchema)
-    def post(self, body: dict) -> dict:
+    @blp.alt_response(200, schema=DocumentSchema, description="Replay of an Idempotency-Key")
+    def post(self, headers: dict, body: dict) -> Any:
         """Receive goods into a depot (its keeper); lots are created from the lines.
 
         With ``appropriation`` and ``amount`` the receipt is linked, in the same transaction,
         to the relief-fund appropriation that paid for it (refused link, no receipt).
         """
-        return _run(funds.receive_purchase, **body)
+        return _create(funds.receive_purchase, headers, body)
 
 
 @blp.route("/transfers")
 class Transfers(MethodView):
+    @blp.arguments(IdempotencySchema, location="headers")
     @blp.arguments(TransferSchema)
     @blp.response(201, DocumentSchema)
-    def post(self, body: dict) -> dict:
+    @blp.alt_response(200, schema=DocumentSchema, description="Replay of an Idempotency-Key")
+    def post(self, headers: dict, body: dict) -> Any:
         """Ship stock to another depot (keeper of the source); it stays in transit."""
-        return _run(stock.transfer, **body)
+        return _create(stock.transfer, headers, body)
 
 
 @blp.route("/transfers/<number>/complete")
 class TransferComplete(MethodView):
-    @blp.arguments(ArrivalSchema)
+    @blp.arguments(ArrivalSchema, required=False)
     @blp.response(200, DocumentSchema)
     def post(self, body: dict, number: str) -> dict:
         """Book a transfer in at the receiving depot (its keeper). ``lines`` name only what
@@ -174,54 +186,64 @@ class TransferComplete(MethodView):
 
 @blp.route("/issues")
 class Issues(MethodView):
+    @blp.arguments(IdempotencySchema, location="headers")
     @blp.arguments(IssueSchema)
     @blp.response(201, DocumentSchema)
-    def post(self, body: dict) -> dict:
+    @blp.alt_response(200, schema=DocumentSchema, description="Replay of an Idempotency-Key")
+    def post(self, headers: dict, body: dict) -> Any:
         """Issue stock from a depot to a county (keeper of the depot)."""
-        return _run(stock.issue, **body)
+        return _create(stock.issue, headers, body)
 
 
 @blp.route("/scraps")
 class Scraps(MethodView):
+    @blp.arguments(IdempotencySchema, location="headers")
     @blp.arguments(ScrapSchema)
     @blp.response(201, DocumentSchema)
-    def post(self, body: dict) -> dict:
+    @blp.alt_response(200, schema=DocumentSchema, description="Replay of an Idempotency-Key")
+    def post(self, headers: dict, body: dict) -> Any:
         """Propose a write-off (a draft; another keeper of the depot approves it)."""
-        return _run(stock.propose_scrap, **body)
+        return _create(stock.propose_scrap, headers, body)
 
 
 @blp.route("/scraps/<number>/approve")
 class ScrapApprove(MethodView):
+    @blp.arguments(EmptySchema, required=False)
     @blp.response(200, DocumentSchema)
-    def post(self, number: str) -> dict:
+    def post(self, _body: dict, number: str) -> dict:
         """Approve a write-off: a keeper of the depot other than the one who entered it."""
         return _approve(number, DocKind.SCRAP)
 
 
 @blp.route("/counts")
 class Counts(MethodView):
+    @blp.arguments(IdempotencySchema, location="headers")
     @blp.arguments(CountSchema)
     @blp.response(201, DocumentSchema)
-    def post(self, body: dict) -> dict:
+    @blp.alt_response(200, schema=DocumentSchema, description="Replay of an Idempotency-Key")
+    def post(self, headers: dict, body: dict) -> Any:
         """Record a stock count beside the book quantities (a draft)."""
-        return _run(stock.propose_count, **body)
+        return _create(stock.propose_count, headers, body)
 
 
 @blp.route("/counts/<number>/approve")
 class CountApprove(MethodView):
+    @blp.arguments(EmptySchema, required=False)
     @blp.response(200, DocumentSchema)
-    def post(self, number: str) -> dict:
+    def post(self, _body: dict, number: str) -> dict:
         """Approve a count (another keeper): the differences are booked."""
         return _approve(number, DocKind.COUNT)
 
 
 @blp.route("/rotations")
 class Rotations(MethodView):
+    @blp.arguments(IdempotencySchema, location="headers")
     @blp.arguments(RotationSchema)
     @blp.response(201, DocumentSchema)
-    def post(self, body: dict) -> dict:
+    @blp.alt_response(200, schema=DocumentSchema, description="Replay of an Idempotency-Key")
+    def post(self, headers: dict, body: dict) -> Any:
         """Rotate stock: named old lots go out and fresh lots come in, as one document."""
-        return _run(stock.rotate, **body)
+        return _create(stock.rotate, headers, body)
 
 
 @blp.route("/documents/<number>/reverse")
@@ -236,8 +258,9 @@ class Reverse(MethodView):
 
 @blp.route("/reversals/<number>/approve")
 class ReversalApprove(MethodView):
+    @blp.arguments(EmptySchema, required=False)
     @blp.response(200, DocumentSchema)
-    def post(self, number: str) -> dict:
+    def post(self, _body: dict, number: str) -> dict:
         """Approve a reversal: a keeper of the depot who neither proposed it nor created or
         validated the original. Its moves are booked; the original reads ``reversed``."""
         return _approve(number, DocKind.REVERSAL)
@@ -270,8 +293,7 @@ class LotStatus(MethodView):
     def post(self, body: dict) -> dict:
         """Quarantine, mark damaged or expired, or release a lot in your own depots holding
         it (or the one ``depot`` names); the lot elsewhere is untouched."""
-        with write(body["reason"]) as uow:
-            lot = stock.set_lot_status(uow, **body)
+        lot = run(lambda uow: stock.set_lot_status(uow, **body), body["reason"])
         with read_session() as session:
             return {
                 "item": body["item"],

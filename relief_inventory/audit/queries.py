@@ -15,36 +15,64 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, String, cast, or_, select
 from sqlalchemy.orm import Session
 
+from relief_inventory import inputs
+from relief_inventory.allocation.models import DispatchLine, DispatchRequest, Reservation
+from relief_inventory.audit.csvfile import COLUMNS as CSV_COLUMNS
+from relief_inventory.audit.csvfile import csv_cell
 from relief_inventory.audit.models import AuditEntry
-from relief_inventory.errors import InvalidInput
+from relief_inventory.audit.registry import AUDITED
+from relief_inventory.errors import InvalidInput, NotFound
+from relief_inventory.funds.models import (
+    Appropriation,
+    FundRelease,
+    FundReversal,
+    FundSource,
+    PurchaseLink,
+)
 from relief_inventory.paging import Page, paginate
+from relief_inventory.stock.models import CountLine, Item, Lot, Move, StockDocument
 from relief_inventory.timeutil import LOCAL_ZONE, to_local
 
-CSV_COLUMNS = (
-    "seq",
-    "at",
-    "actor_id",
-    "actor",
-    "action",
-    "entity_type",
-    "entity_id",
-    "changes",
-    "reason",
-    "prev_hash",
-    "hash",
-)
 _CSV_BATCH = 1_000
 MIN_YEAR, MAX_YEAR = 2000, 2999  # far from the ends of datetime, where time zones overflow
-# A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Entity types of explicit events that name no table row (logins of unknown names, refusals).
+EVENT_ENTITY_TYPES = ("security", "print")  # refusals; printed papers and exports
+
+
+# Tables with a business number, and the rows that belong to each (table, foreign key).
+NUMBERED: tuple[type, ...] = (
+    StockDocument,
+    DispatchRequest,
+    FundSource,
+    Appropriation,
+    FundRelease,
+    FundReversal,
+)
+CHILDREN: dict[type, tuple[tuple[type, str], ...]] = {
+    StockDocument: (
+        (Move, "document_id"),
+        (CountLine, "document_id"),
+        (PurchaseLink, "stock_document_id"),
+    ),
+    DispatchRequest: ((DispatchLine, "request_id"), (Reservation, "request_id")),
+    Appropriation: ((PurchaseLink, "appropriation_id"),),
+}
+ITEM_ROWS: tuple[type, ...] = (Lot, Move, CountLine, DispatchLine, Reservation)
+LOT_ROWS: tuple[type, ...] = (Move, CountLine, Reservation)
 
 
 @dataclass(frozen=True)
 class AuditFilters:
-    """Which entries to show. ``since`` is inclusive, ``until`` exclusive (both aware)."""
+    """Which entries to show. ``since`` is inclusive, ``until`` exclusive (both aware).
+
+    ``number`` (a document, request, release… number), ``item`` and ``lot`` (codes) are
+    resolved to the rows they name: the entries about those rows and about the rows that
+    belong to them (a document's moves and counted lines, a request's lines and
+    reservations; an item's lots, moves, counted and requested lines).
+    """
 
     entity_type: str | None = None
     entity_id: str | None = None
@@ -52,10 +80,23 @@ class AuditFilters:
     action: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    number: str | None = None
+    item: str | None = None
+    lot: str | None = None
 
     def __post_init__(self) -> None:
         if self.since and self.until and self.until <= self.since:
             raise InvalidInput("结束时间须晚于开始时间", field="until")
+        if self.entity_type and self.entity_type not in entity_types():
+            raise InvalidInput(
+                f"未知的对象类型：{self.entity_type[:64]}（可选：{'、'.join(entity_types())}）",
+                field="entity_type",
+            )
+
+
+def entity_types() -> tuple[str, ...]:
+    """Every entity type an entry can name: the audited tables and the event types."""
+    return tuple(sorted(AUDITED)) + EVENT_ENTITY_TYPES
 
 
 def parse_moment(value: object, field: str, *, end_of_day: bool = False) -> datetime | None:
@@ -73,14 +114,15 @@ def parse_moment(value: object, field: str, *, end_of_day: bool = False) -> date
         return moment + timedelta(days=1) if end_of_day else moment
     else:
         text = str(value).strip()
-        try:
-            if len(text) == 10:
-                return parse_moment(date.fromisoformat(text), field, end_of_day=end_of_day)
-            moment = datetime.fromisoformat(text)
-        except ValueError:
+        day = inputs.date_text(text)
+        if day is not None:
+            return parse_moment(day, field, end_of_day=end_of_day)
+        parsed = inputs.moment_text(text)
+        if parsed is None:
             raise InvalidInput(
                 "时间格式须为 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM[:SS][+08:00]", field=field
-            ) from None
+            )
+        moment = parsed
     _check_year(moment.year, field)
     return moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_ZONE)
 
@@ -90,9 +132,66 @@ def _check_year(year: int, field: str) -> None:
         raise InvalidInput(f"时间须在 {MIN_YEAR}–{MAX_YEAR} 年之间", field=field)
 
 
-def filtered(filters: AuditFilters, *, newest_first: bool = False) -> Select[Any]:
-    """The entries matching ``filters``, ordered by sequence number."""
+def _about(table: type, condition: Any) -> Any:
+    """Entries about the rows of ``table`` matching ``condition``."""
+    ids = select(cast(table.id, String)).where(condition)  # type: ignore[attr-defined]
+    return (AuditEntry.entity_type == table.__tablename__) & AuditEntry.entity_id.in_(ids)  # type: ignore[attr-defined]
+
+
+def _number_clause(session: Session, number: str) -> Any:
+    """Entries about the document, request, release, source, appropriation or reversal
+    numbered ``number``, and about the rows that belong to it."""
+    clauses = []
+    for table in NUMBERED:
+        row_id = session.scalar(select(table.id).where(table.number == number))  # type: ignore[attr-defined]
+        if row_id is None:
+            continue
+        clauses.append(_about(table, table.id == row_id))  # type: ignore[attr-defined]
+        for child, column in CHILDREN.get(table, ()):
+            clauses.append(_about(child, getattr(child, column) == row_id))
+    if not clauses:
+        raise NotFound(f"单据不存在：{number[:64]}", field="number")
+    return or_(*clauses)
+
+
+def _item_lot_clause(session: Session, item: str | None, lot: str | None) -> Any:
+    """Entries about an item (and its lots and lines), a lot (and its moves and lines), or
+    one item's lot."""
+    item_id = None
+    if item:
+        item_id = session.scalar(select(Item.id).where(Item.code == item))
+        if item_id is None:
+            raise NotFound(f"物资不存在：{item[:64]}", field="item")
+    if not lot:
+        assert item_id is not None
+        return or_(
+            _about(Item, Item.id == item_id),
+            *(_about(t, t.item_id == item_id) for t in ITEM_ROWS),  # type: ignore[attr-defined]
+        )
+    lots = select(Lot.id).where(Lot.number == lot)
+    if item_id is not None:
+        lots = lots.where(Lot.item_id == item_id)
+    if session.scalar(lots.limit(1)) is None:
+        raise NotFound(f"批次不存在：{lot[:64]}", field="lot")
+    return or_(
+        _about(Lot, Lot.id.in_(lots)),  # type: ignore[union-attr]
+        *(_about(t, t.lot_id.in_(lots)) for t in LOT_ROWS),  # type: ignore[attr-defined]
+    )
+
+
+def filtered(
+    filters: AuditFilters, *, newest_first: bool = False, session: Session | None = None
+) -> Select[Any]:
+    """The entries matching ``filters``, ordered by sequence number. Filters by number,
+    item or lot look their rows up first, in ``session``."""
     query = select(AuditEntry)
+    if filters.number or filters.item or filters.lot:
+        if session is None:
+            raise ValueError("filtering by number, item or lot needs a session")
+        if filters.number:
+            query = query.where(_number_clause(session, filters.number))
+        if filters.item or filters.lot:
+            query = query.where(_item_lot_clause(session, filters.item, filters.lot))
     if filters.entity_type:
         query = query.where(AuditEntry.entity_type == filters.entity_type)
     if filters.entity_id:
@@ -111,7 +210,9 @@ def filtered(filters: AuditFilters, *, newest_first: bool = False) -> Select[Any
 
 def audit_page(session: Session, filters: AuditFilters, page: int, per_page: int) -> Page:
     """One page of matching entries, newest first, each as ``entry_dict``."""
-    result = paginate(session, filtered(filters, newest_first=True), page, per_page)
+    result = paginate(
+        session, filtered(filters, newest_first=True, session=session), page, per_page
+    )
     entries = [entry_dict(row["AuditEntry"]) for row in result.results]
     return Page(entries, result.page, result.per_page, result.total)
 
@@ -144,13 +245,18 @@ def iter_csv(session: Session, filters: AuditFilters) -> Iterator[str]:
 
     Starts with a byte-order mark so that spreadsheet programs read the Chinese text as
     UTF-8. Every stored field is included, so the export can be checked against the hashes.
+    The filters are resolved at once (an unknown number is refused before anything is
+    streamed); the rows are read as the chunks are taken.
     """
+    return _csv_chunks(session, filtered(filters, session=session))
+
+
+def _csv_chunks(session: Session, query: Select[Any]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     buffer.write("\ufeff")
     writer.writerow(CSV_COLUMNS)
-    query = filtered(filters).execution_options(yield_per=_CSV_BATCH)
-    for partition in session.scalars(query).partitions():
+    for partition in session.scalars(query.execution_options(yield_per=_CSV_BATCH)).partitions():
         for entry in partition:
             writer.writerow(_csv_row(entry))
         yield buffer.getvalue()
@@ -161,24 +267,21 @@ def iter_csv(session: Session, filters: AuditFilters) -> Iterator[str]:
 
 
 def _csv_row(entry: AuditEntry) -> list[Any]:
+    """Every stored field; text cells escaped (``csv_cell``) so that none runs as a formula
+    and each can be read back exactly (``audit/csvfile.py``)."""
     return [
         entry.seq,
         local_text(entry.at),
         "" if entry.actor_id is None else entry.actor_id,
-        _cell(entry.actor),
-        entry.action,
-        entry.entity_type,
-        _cell(entry.entity_id),
-        entry.changes,
-        _cell(entry.reason or ""),
+        csv_cell(entry.actor),
+        csv_cell(entry.action),
+        csv_cell(entry.entity_type),
+        csv_cell(entry.entity_id),
+        csv_cell(entry.changes),
+        csv_cell(entry.reason),
         entry.prev_hash,
         entry.hash,
     ]
-
-
-def _cell(text: str) -> str:
-    """Free text (a user name typed at login, a reason) never runs as a spreadsheet formula."""
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def filters_from(values: Mapping[str, Any]) -> AuditFilters:
@@ -190,4 +293,7 @@ def filters_from(values: Mapping[str, Any]) -> AuditFilters:
         action=values.get("action") or None,
         since=parse_moment(values.get("since"), "since"),
         until=parse_moment(values.get("until"), "until", end_of_day=True),
+        number=values.get("number") or None,
+        item=values.get("item") or None,
+        lot=values.get("lot") or None,
     )

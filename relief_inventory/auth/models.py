@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from relief_inventory.audit.registry import audited
 from relief_inventory.timeutil import utcnow
 
 
-@audited(exclude=("failed_logins", "locked_until", "last_login_at"), mask=("password_hash",))
+@audited(exclude=("last_login_at",), mask=("password_hash",))
 class User(SQLModel, table=True):
     __tablename__ = "app_user"
 
@@ -20,8 +20,6 @@ class User(SQLModel, table=True):
     display_name: str = Field(default="", max_length=64)
     password_hash: str = Field(default="", max_length=255)
     active: bool = True
-    failed_logins: int = 0
-    locked_until: datetime | None = None
     last_login_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -61,3 +59,24 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
     revoked_at: datetime | None = None
+
+
+class LoginFailure(SQLModel, table=True):
+    """One failed login: from which client address, for which name (as typed), when.
+
+    The login limits count these rows in a sliding window (``auth.services``), in the
+    database, so every process of a multi-process server sees the same counts. Rows older
+    than the window are pruned; they are not the record of what happened — the audit log
+    is (``login_failed``, ``account_locked``, ``login_rate_limited``).
+    """
+
+    __tablename__ = "login_failure"
+    __table_args__ = (
+        Index("ix_login_failure_client_at", "client", "at"),
+        Index("ix_login_failure_at", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    client: str = Field(max_length=64)
+    username: str = Field(max_length=64)
+    at: datetime = Field(default_factory=utcnow)

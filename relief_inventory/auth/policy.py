@@ -7,7 +7,7 @@ obey the same rules. Pure functions over an ``Actor``: no database here.
 from __future__ import annotations
 
 from relief_inventory.auth.actor import Actor, Role
-from relief_inventory.errors import PermissionDenied
+from relief_inventory.errors import Hidden, PermissionDenied
 
 
 def require_role(actor: Actor, *roles: str) -> None:
@@ -25,12 +25,16 @@ def require_depot(actor: Actor, depot_id: int) -> None:
     raise PermissionDenied(f"用户 {actor.username} 不是该仓库的保管员，无权操作其库存")
 
 
-def require_county(actor: Actor, county_id: int) -> None:
-    """County requesters see and file only their own county's documents."""
+def require_county(actor: Actor, county_id: int, *, hidden: Hidden | None = None) -> None:
+    """County requesters see and file only their own county's documents. With ``hidden``
+    (the "not found" answer for the document in question) a refusal is answered with it,
+    so another county's document and a missing one look the same."""
     if actor.is_admin or actor.has(Role.DISPATCHER, Role.AUDITOR, Role.FINANCE):
         return
     if actor.has(Role.REQUESTER) and county_id in actor.county_ids:
         return
+    if hidden is not None:
+        raise hidden
     raise PermissionDenied(f"用户 {actor.username} 无权查看或提交其他县市的单据")
 
 

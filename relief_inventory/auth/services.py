@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import timedelta
+import hashlib
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 from functools import cache
 from typing import NoReturn
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, func, select, text
 from sqlalchemy.orm import Session
 
 from relief_inventory.auth.actor import SYSTEM_USERNAME, Actor, Role
-from relief_inventory.auth.models import ApiToken, RoleGrant, User
+from relief_inventory.auth.models import ApiToken, LoginFailure, RoleGrant, User
 from relief_inventory.auth.passwords import (
     hash_password,
     new_token,
@@ -19,23 +20,28 @@ from relief_inventory.auth.passwords import (
     verify_password,
 )
 from relief_inventory.auth.policy import require_role
-from relief_inventory.db import open_session
+from relief_inventory.db import is_sqlite, open_session
 from relief_inventory.errors import (
     Conflict,
     InvalidInput,
     NotFound,
     PermissionDenied,
+    TooManyRequests,
     Unauthenticated,
 )
 from relief_inventory.timeutil import utcnow
 from relief_inventory.uow import UnitOfWork
 from relief_inventory.warehouse.models import County, Depot
 
-MAX_FAILED_LOGINS = 5
-LOCKOUT_MINUTES = 15
+# Login limits (see ``authenticate``): per account *and* client address, and per address.
+MAX_FAILED_LOGINS = 5  # failures for one name from one address before that pair is locked
+MAX_ADDRESS_FAILURES = 20  # failures from one address, any names, before it gets 429
+LOCKOUT_MINUTES = 15  # the sliding window both limits count in
 LOCKOUT = timedelta(minutes=LOCKOUT_MINUTES)
+LOGIN_LOCK_CLASS = 72_300_006  # pg_advisory_xact_lock(class, client): one count at a time
 MIN_PASSWORD_LENGTH = 8
 MAX_TOKEN_DAYS = 366
+UNKNOWN_CLIENT = "unknown"
 
 
 @cache
@@ -167,12 +173,51 @@ def grant_role(
     return grant
 
 
+def grant_roles(
+    uow: UnitOfWork,
+    username: str,
+    roles: Iterable[str],
+    *,
+    depots: Iterable[str] = (),
+    counties: Iterable[str] = (),
+) -> list[RoleGrant]:
+    """Several roles at once, as ``relief user add --role keeper --depot ZX --depot SB
+    --role finance`` means them: a keeper grant per depot, a requester grant per county,
+    one grant for every other role. A keeper without depots (or a requester without a
+    county) is refused by ``grant_role``, naming the missing scope."""
+    depot_codes, county_codes = tuple(depots), tuple(counties)
+    scoped = {
+        Role.KEEPER: ("depot_code", depot_codes),
+        Role.REQUESTER: ("county_code", county_codes),
+    }
+    grants = []
+    for role in dict.fromkeys(roles):  # each role once, in the order given
+        keyword, codes = scoped.get(role, ("", ()))
+        if not keyword:
+            grants.append(grant_role(uow, username, role))
+            continue
+        for code in codes or (None,):
+            grants.append(grant_role(uow, username, role, **{keyword: code}))
+    return grants
+
+
 def set_active(uow: UnitOfWork, username: str, active: bool) -> User:
+    """Disable or enable a user. Disabling revokes every token the user holds, for good:
+    enabling the user again does not revive them (issue new ones)."""
     require_role(uow.actor, Role.ADMIN)
+    if active is not True and active is not False:
+        raise InvalidInput("须为 true 或 false", field="active")
     user = user_by_name(uow.session, username)
     if user.username == SYSTEM_USERNAME:
         raise InvalidInput("系统用户不可停用", field="username")
     user.active = active
+    if not active:
+        now = utcnow()
+        for token in uow.session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        ):
+            token.revoked_at = now
+    uow.session.flush()
     return user
 
 
@@ -181,46 +226,109 @@ def change_password(uow: UnitOfWork, username: str, password: str) -> None:
         require_role(uow.actor, Role.ADMIN)
     user = user_by_name(uow.session, username)
     user.password_hash = hash_password(_validate_password(password))
-    user.failed_logins = 0  # a new password (an admin's reset) also lifts a lockout
-    user.locked_until = None
+    # A new password (an admin's reset) also lifts the lock on every address.
+    uow.session.execute(delete(LoginFailure).where(LoginFailure.username == user.username))
 
 
-def authenticate(engine: Engine, username: str, password: str) -> Actor:
-    """Check a password; repeated failures lock the account for a while.
+def _client(value: str | None) -> str:
+    return (value or UNKNOWN_CLIENT)[:64]
 
-    The failure counter and the audit entry must survive the refusal, so they are committed
-    before ``Unauthenticated`` is raised. The user's row is locked while it is counted, so
-    parallel guesses cannot each see the counter below the limit.
+
+def _failures(session: Session, client: str, since: datetime, username: str | None = None) -> int:
+    query = select(func.count(LoginFailure.id)).where(
+        LoginFailure.client == client, LoginFailure.at > since
+    )
+    if username is not None:
+        query = query.where(LoginFailure.username == username)
+    return int(session.scalar(query) or 0)
+
+
+def _serialise_client(uow: UnitOfWork, client: str) -> None:
+    """One login from an address is counted at a time (PostgreSQL: an advisory lock;
+    SQLite: the unit of work's write lock), so parallel guesses cannot slip past a limit."""
+    if is_sqlite(uow.engine):
+        return
+    key = int.from_bytes(hashlib.sha256(client.encode()).digest()[:4], "big", signed=True)
+    uow.session.execute(
+        text("SELECT pg_advisory_xact_lock(:cls, :key)"), {"cls": LOGIN_LOCK_CLASS, "key": key}
+    )
+
+
+def authenticate(
+    engine: Engine, username: str, password: str, *, client: str | None = None
+) -> Actor:
+    """Check a password, under two limits counted over the last ``LOCKOUT_MINUTES``:
+
+    - **per name and address**: after ``MAX_FAILED_LOGINS`` failures for one name from one
+      client address, that name is refused *from that address* (even with the right
+      password) until the window has passed or an admin sets a new password. The owner,
+      from their own address, can still log in: nobody can lock the admin out at will.
+    - **per address**: after ``MAX_ADDRESS_FAILURES`` failures from one address, whatever
+      the names, every login from it is answered 429 without looking at the password and
+      without an audit entry (one ``login_rate_limited`` entry marks the moment), so a
+      guesser can neither try name after name nor flood the audit log.
+
+    Unknown, disabled and known names get the same answer after the same scrypt work, and
+    count alike, so neither the message, the timing nor the lock reveals which names exist.
+    The failure rows and audit entries are committed before the refusal is raised. The
+    counts live in the database (``login_failure``), so every process of a server shares
+    them.
     """
     now = utcnow()
     name = (username or "")[:64]  # as logged: the audit columns hold 64 characters
-    outcome: Actor | str
+    address = _client(client)
+    since = now - LOCKOUT
+    outcome: Actor | Exception
     with UnitOfWork(engine, Actor(None, name or "anonymous")) as uow:
-        query = select(User).where(User.username == (username or ""))
-        user = uow.session.scalar(query.with_for_update())
-        if user is None or not user.active or not user.password_hash:
-            verify_password(password or "", _dummy_hash())  # as slow as for a real user
-            outcome = "用户名或密码错误，或账户已停用"
-            uow.record("login_failed", "security", name, {"reason": "unknown_or_disabled"})
-        elif user.locked_until is not None and user.locked_until > now:
-            outcome = "连续登录失败次数过多，账户已临时锁定，请稍后再试"
-            uow.record("login_refused_locked", "app_user", user.id, {})
-        elif not verify_password(password or "", user.password_hash):
-            user.failed_logins += 1
-            if user.failed_logins >= MAX_FAILED_LOGINS:
-                user.locked_until = now + LOCKOUT
-                user.failed_logins = 0
-                uow.record("account_locked", "app_user", user.id, {"minutes": LOCKOUT_MINUTES})
-            uow.record("login_failed", "app_user", user.id, {})
-            outcome = "用户名或密码错误，或账户已停用"
+        session = uow.session
+        _serialise_client(uow, address)
+        session.execute(delete(LoginFailure).where(LoginFailure.at <= since))
+        if _failures(session, address, since) >= MAX_ADDRESS_FAILURES:
+            outcome = TooManyRequests(
+                f"该地址登录失败次数过多，请 {LOCKOUT_MINUTES} 分钟后再试", field="username"
+            )
         else:
-            user.failed_logins = 0
-            user.locked_until = None
-            user.last_login_at = now
-            outcome = actor_for(uow.session, user)
-    if isinstance(outcome, str):
-        raise Unauthenticated(outcome)
+            outcome = _check_password(uow, username or "", name, password or "", address, now)
+    if isinstance(outcome, Exception):
+        raise outcome
     return outcome
+
+
+def _check_password(
+    uow: UnitOfWork, username: str, name: str, password: str, address: str, now: datetime
+) -> Actor | Exception:
+    session = uow.session
+    user = session.scalar(select(User).where(User.username == username).with_for_update())
+    usable = user is not None and user.active and bool(user.password_hash)
+    # The scrypt work is done whatever the case, so every answer takes as long.
+    matches = verify_password(password, user.password_hash if usable else _dummy_hash())  # type: ignore[union-attr]
+    entity = ("app_user", user.id) if user is not None else ("security", name)
+    locked = _failures(session, address, now - LOCKOUT, name) >= MAX_FAILED_LOGINS
+    if usable and matches and not locked:
+        assert user is not None
+        session.execute(
+            delete(LoginFailure).where(
+                LoginFailure.client == address, LoginFailure.username == name
+            )
+        )
+        user.last_login_at = now
+        return actor_for(session, user)
+    session.add(LoginFailure(client=address, username=name, at=now))
+    session.flush()
+    if locked:
+        uow.record("login_refused_locked", *entity, {"client": address})
+        return Unauthenticated(LOCKED_MESSAGE)
+    why = "wrong_password" if usable else "unknown_or_disabled"
+    uow.record("login_failed", *entity, {"client": address, "reason": why})
+    if _failures(session, address, now - LOCKOUT, name) == MAX_FAILED_LOGINS:
+        uow.record("account_locked", *entity, {"client": address, "minutes": LOCKOUT_MINUTES})
+    if _failures(session, address, now - LOCKOUT) == MAX_ADDRESS_FAILURES:
+        uow.record("login_rate_limited", "security", address, {"minutes": LOCKOUT_MINUTES})
+    return Unauthenticated(FAILED_MESSAGE)
+
+
+FAILED_MESSAGE = "用户名或密码错误，或账户已停用"
+LOCKED_MESSAGE = "连续登录失败次数过多，该账户在此地址已临时锁定，请稍后再试"
 
 
 def issue_token(uow: UnitOfWork, username: str, days: int = 90) -> tuple[ApiToken, str]:

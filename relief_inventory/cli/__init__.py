@@ -6,15 +6,20 @@ Each module's commands live in their own file here and register on ``main``.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import TypeVar
 
 import click
 from sqlalchemy import Engine
 
+from relief_inventory import attempts, transactions
 from relief_inventory.auth.services import system_actor
 from relief_inventory.config import Settings
 from relief_inventory.db import engine_for
 from relief_inventory.errors import DomainError
 from relief_inventory.uow import UnitOfWork
+
+T = TypeVar("T")
 
 
 def current_engine() -> Engine:
@@ -25,6 +30,13 @@ def admin_uow(reason: str | None = None) -> UnitOfWork:
     """Administrative commands act as the ``system`` user (shell access is the credential)."""
     engine = current_engine()
     return UnitOfWork(engine, system_actor(engine), reason=reason)
+
+
+def admin_run(work: Callable[[UnitOfWork], T], reason: str | None = None) -> T:
+    """``work(uow)`` as the ``system`` user, done again if the database broke a deadlock
+    with a server's transaction (``transactions.run``)."""
+    engine = current_engine()
+    return transactions.run(engine, system_actor(engine), work, reason=reason)
 
 
 def fail(error: DomainError) -> None:
@@ -38,6 +50,9 @@ class DomainAwareGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> object:
         try:
+            if ctx.parent is None:  # the whole command line names what is attempted
+                with attempts.attempting(" ".join(["relief", *sys.argv[1:]])):
+                    return super().invoke(ctx)
             return super().invoke(ctx)
         except DomainError as error:
             fail(error)

@@ -12,7 +12,7 @@ from relief_inventory.allocation.common import request_by_number
 from relief_inventory.allocation.models import RequestState
 from relief_inventory.allocation.requests import flag_overdue_countersignatures
 from relief_inventory.auth.services import system_actor
-from relief_inventory.cli import DomainAwareGroup, admin_uow, current_engine, main
+from relief_inventory.cli import DomainAwareGroup, admin_run, current_engine, main
 from relief_inventory.db import open_session
 from relief_inventory.timeutil import format_local
 
@@ -105,8 +105,8 @@ def dispatch_overdue(flag: bool) -> None:
     Run it from cron: each newly overdue request is logged once in the audit log.
     """
     if flag:
-        with admin_uow("应急调拨补签超时检查") as uow:
-            newly = {r.number for r in flag_overdue_countersignatures(uow)}
+        flagged = admin_run(flag_overdue_countersignatures, "应急调拨补签超时检查")
+        newly = {request.number for request in flagged}
     else:
         newly = set()
     with open_session(current_engine()) as session:

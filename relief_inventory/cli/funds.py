@@ -12,7 +12,7 @@ from decimal import Decimal
 import click
 
 from relief_inventory.auth.services import system_actor
-from relief_inventory.cli import DomainAwareGroup, admin_uow, current_engine, main
+from relief_inventory.cli import DomainAwareGroup, admin_run, current_engine, main
 from relief_inventory.db import open_session
 from relief_inventory.funds import queries
 from relief_inventory.funds import services as fund_services
@@ -42,8 +42,7 @@ def funds() -> None:
 @click.option("--issued-on", default=None, help="Date of the document, YYYY-MM-DD.")
 def add_source(**options: object) -> None:
     """Book money received from a level of government."""
-    with admin_uow("登记资金来源") as uow:
-        source = fund_services.create_source(uow, **options)  # type: ignore[arg-type]
+    source = admin_run(lambda uow: fund_services.create_source(uow, **options), "登记资金来源")  # type: ignore[arg-type]
     click.echo(f"已登记资金来源 {source.number}：{source.title} {source.amount:,.2f} 元")
 
 
@@ -56,8 +55,7 @@ def add_source(**options: object) -> None:
 @click.option("--note", default="")
 def appropriate(**options: object) -> None:
     """Issue part of a source to a county."""
-    with admin_uow("资金下达") as uow:
-        row = fund_services.appropriate(uow, **options)  # type: ignore[arg-type]
+    row = admin_run(lambda uow: fund_services.appropriate(uow, **options), "资金下达")  # type: ignore[arg-type]
     click.echo(f"已下达 {row.number}：{row.amount:,.2f} 元")
 
 

@@ -38,15 +38,7 @@ def user_add(
     password = _read_password(password_stdin)
     with admin_uow() as uow:
         auth_services.create_user(uow, username, password, display_name=display_name)
-        for role in roles:
-            if role == Role.KEEPER:
-                for depot in depots or (None,):
-                    auth_services.grant_role(uow, username, role, depot_code=depot)
-            elif role == Role.REQUESTER:
-                for county in counties or (None,):
-                    auth_services.grant_role(uow, username, role, county_code=county)
-            else:
-                auth_services.grant_role(uow, username, role)
+        auth_services.grant_roles(uow, username, roles, depots=depots, counties=counties)
     click.echo(f"已创建用户 {username}（{', '.join(roles)}）")
 
 
@@ -81,7 +73,7 @@ def user_list() -> None:
 @user.command("disable")
 @click.argument("username")
 def user_disable(username: str) -> None:
-    """Disable a user: logins and tokens stop working at once."""
+    """Disable a user: logins stop working and every token is revoked for good."""
     with admin_uow() as uow:
         auth_services.set_active(uow, username, False)
     click.echo(f"已停用用户 {username}")
@@ -90,7 +82,7 @@ def user_disable(username: str) -> None:
 @user.command("enable")
 @click.argument("username")
 def user_enable(username: str) -> None:
-    """Enable a disabled user again."""
+    """Enable a disabled user again (their old tokens stay revoked: issue new ones)."""
     with admin_uow() as uow:
         auth_services.set_active(uow, username, True)
     click.echo(f"已启用用户 {username}")

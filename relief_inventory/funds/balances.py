@@ -39,9 +39,16 @@ def live_appropriation() -> ColumnElement[bool]:
     return not_reversed(Appropriation.id, FundReversal.appropriation_id)
 
 
-def committed_release() -> ColumnElement[bool]:
+def drawn_release() -> ColumnElement[bool]:
     """Approved or paid, and not reversed: money the county has been promised or given."""
-    return FundRelease.state.in_(ReleaseState.COMMITTED) & not_reversed(
+    return FundRelease.state.in_(ReleaseState.DRAWN) & not_reversed(
+        FundRelease.id, FundReversal.release_id
+    )
+
+
+def committed_release() -> ColumnElement[bool]:
+    """Approved and not yet paid: what ``committed`` means everywhere (API, reconcile)."""
+    return (FundRelease.state == ReleaseState.APPROVED) & not_reversed(
         FundRelease.id, FundReversal.release_id
     )
 
@@ -65,12 +72,13 @@ def appropriated(session: Session, source_id: int) -> Decimal:
     )
 
 
-def committed(session: Session, appropriation_id: int) -> Decimal:
+def drawn(session: Session, appropriation_id: int) -> Decimal:
+    """Committed + released: what an appropriation's releases have taken of it."""
     return _total(
         session,
         FundRelease.amount,
         FundRelease.appropriation_id == appropriation_id,
-        committed_release(),
+        drawn_release(),
     )
 
 

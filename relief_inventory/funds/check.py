@@ -62,7 +62,7 @@ def _check_sources(session: Session) -> list[str]:
 
 def _check_appropriations(session: Session) -> list[str]:
     used = _sums(
-        session, FundRelease.appropriation_id, FundRelease.amount, balances.committed_release()
+        session, FundRelease.appropriation_id, FundRelease.amount, balances.drawn_release()
     )
     reversed_ids = set(
         session.scalars(

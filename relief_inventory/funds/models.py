@@ -75,8 +75,9 @@ class ReleaseState:
     REJECTED = "rejected"
     ALL = (DRAFT, SUBMITTED, VERIFIED, APPROVED, RELEASED, REJECTED)
     FINAL = (RELEASED, REJECTED)
-    # Approved money is promised to the county: it counts against the appropriation.
-    COMMITTED = (APPROVED, RELEASED)
+    # Drawn on the appropriation: approved (promised to the county, "committed") or paid
+    # ("released"). Both count against what the appropriation has left.
+    DRAWN = (APPROVED, RELEASED)
     LABELS = {
         DRAFT: "草稿",
         SUBMITTED: "已提交",

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, aliased
 from relief_inventory.auth.actor import Actor, Role
 from relief_inventory.auth.models import User
 from relief_inventory.auth.policy import require_county, require_role
-from relief_inventory.errors import NotFound, PermissionDenied
+from relief_inventory.errors import Hidden, NotFound, PermissionDenied
 from relief_inventory.funds import balances
 from relief_inventory.funds.models import (
     Appropriation,
@@ -219,7 +219,9 @@ def appropriation_detail(session: Session, actor: Actor, number: str) -> dict[st
     row = _one(
         session, _appropriation_select().where(Appropriation.number == number), "资金下达", number
     )
-    require_county(actor, row["county_id"])
+    require_county(
+        actor, row["county_id"], hidden=Hidden(f"资金下达不存在：{number}", field="number")
+    )
     return row
 
 
@@ -321,7 +323,8 @@ def release_detail(session: Session, actor: Actor, number: str) -> dict[str, Any
     row = _one(
         session, _release_select().where(FundRelease.number == number), "资金拨付申请", number
     )
-    require_county(actor, row["county_id"])
+    hidden = Hidden(f"资金拨付申请不存在：{number}", field="number")
+    require_county(actor, row["county_id"], hidden=hidden)
     return row
 
 

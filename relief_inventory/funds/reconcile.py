@@ -26,7 +26,6 @@ from relief_inventory.funds.models import (
     FundRelease,
     FundReversal,
     FundSource,
-    ReleaseState,
 )
 from relief_inventory.warehouse.models import County
 
@@ -133,7 +132,7 @@ def _measures(
     )
     given = _grouped(session, key, [func.sum(Appropriation.amount)], year, start=Appropriation)
     paid = balances.paid_release()
-    promised = (FundRelease.state == ReleaseState.APPROVED) & balances.committed_release()
+    promised = balances.committed_release()
     released = _grouped(
         session,
         key,

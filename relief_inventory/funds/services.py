@@ -9,12 +9,11 @@ overspending and never deadlock.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,8 +24,7 @@ from relief_inventory.auth.policy import (
     require_other_person,
     require_role,
 )
-from relief_inventory.db import is_sqlite
-from relief_inventory.errors import Conflict, InvalidInput, NotFound
+from relief_inventory.errors import Conflict, Hidden, InvalidInput, NotFound
 from relief_inventory.funds import balances
 from relief_inventory.funds.models import (
     Appropriation,
@@ -42,6 +40,7 @@ from relief_inventory.funds.models import (
     RequestState,
     ReversalTarget,
 )
+from relief_inventory.idempotency import once
 from relief_inventory.money import parse_amount
 from relief_inventory.stock import lines as parse
 from relief_inventory.stock import services as stock
@@ -60,7 +59,6 @@ PREFIX_RELEASE = "ZF"
 PREFIX_REVERSAL = "CZ"
 MIN_YEAR, MAX_YEAR = 2000, 2100
 MAX_PEOPLE = 10_000_000
-IDEMPOTENCY_LOCK_CLASS = 72_300_004  # pg_advisory_xact_lock(class, key) for release keys
 WHAT = "资金拨付申请"
 
 
@@ -86,6 +84,12 @@ def appropriation_by_number(
 
 def release_by_number(session: Session, number: object, field: str = "release") -> FundRelease:
     return _by_number(session, FundRelease, number, field, WHAT)
+
+
+def _hidden(number: str, field: str) -> Hidden:
+    """Another county's document is answered exactly as a missing one."""
+    label = "资金下达" if field == "appropriation" else WHAT
+    return Hidden(f"{label}不存在：{number}", field=field)
 
 
 def _lock(session: Session, model: type[T], row_id: int | None) -> T:
@@ -234,7 +238,7 @@ def appropriate(
 
 
 def _remaining(session: Session, appropriation: Appropriation) -> Decimal:
-    return appropriation.amount - balances.committed(session, appropriation.id)  # type: ignore[arg-type]
+    return appropriation.amount - balances.drawn(session, appropriation.id)  # type: ignore[arg-type]
 
 
 def _require_live(session: Session, appropriation: Appropriation) -> None:
@@ -265,14 +269,13 @@ def create_release(
     description: str = "",
     evidence: str = "",
     submit: bool = False,
-    idempotency_key: str | None = None,
     at: datetime | None = None,
 ) -> FundRelease:
     """A county asks to pay out part of its appropriation (a draft, or submitted at once)."""
     require_role(uow.actor, Role.REQUESTER, Role.FINANCE)
     session = uow.session
     found = appropriation_by_number(session, appropriation)
-    require_county(uow.actor, found.county_id)
+    require_county(uow.actor, found.county_id, hidden=_hidden(found.number, "appropriation"))
     purpose = _choice(purpose, Purpose.ALL, "purpose", Purpose.LABELS)
     money = parse_amount(amount)
     people = _count(beneficiaries, "beneficiaries")
@@ -283,6 +286,7 @@ def create_release(
         raise InvalidInput("户数不能多于人数", field="households")
     description = parse.text(description, "description", max_length=255)
     evidence = parse.text(evidence, "evidence", max_length=2000)
+    submit = parse.flag(submit, "submit")
     when = parse.moment(at)
     _require_live(session, found)
     _require_within(session, found, money)
@@ -296,64 +300,24 @@ def create_release(
         beneficiaries=people,
         households=homes,
         evidence=evidence,
-        idempotency_key=idempotency_key,
         created_by_id=uow.actor.user_id,
         created_at=when,
     )
     session.add(release)
-    try:
-        session.flush()
-    except IntegrityError:
-        if idempotency_key is None:
-            raise
-        raise Conflict("重复提交：该幂等键已被使用", field="Idempotency-Key") from None
+    session.flush()
     if submit:
         _submit(uow, release, when)
     return release
 
 
 def create_release_once(
-    uow: UnitOfWork, idempotency_key: str, **fields: Any
+    uow: UnitOfWork, idempotency_key: str | None, **fields: Any
 ) -> tuple[FundRelease, bool]:
     """``create_release`` for clients that retry: the same key from the same user returns
-    the document made the first time (and ``True``); the same key for a different request
-    is refused. Concurrent retries queue on an advisory lock; the unique column behind it
-    makes a double insert impossible even without the lock."""
-    key = parse.text(idempotency_key, "Idempotency-Key", max_length=128, required=True)
-    session = uow.session
-    if not is_sqlite(session.get_bind()):  # type: ignore[arg-type]
-        digest = hashlib.sha256(f"{uow.actor.user_id}:{key}".encode()).digest()
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(:cls, :key)"),
-            {"cls": IDEMPOTENCY_LOCK_CLASS, "key": int.from_bytes(digest[:4], "big", signed=True)},
-        )
-    existing = session.scalar(
-        select(FundRelease).where(
-            FundRelease.created_by_id == uow.actor.user_id, FundRelease.idempotency_key == key
-        )
-    )
-    if existing is None:
-        return create_release(uow, idempotency_key=key, **fields), False
-    if not _same_request(session, existing, fields):
-        raise Conflict(
-            f"该幂等键已用于另一笔内容不同的申请 {existing.number}", field="Idempotency-Key"
-        )
-    return existing, True
-
-
-def _same_request(session: Session, release: FundRelease, fields: dict[str, Any]) -> bool:
-    appropriation = session.get(Appropriation, release.appropriation_id)
-    assert appropriation is not None
-    try:
-        amount = parse_amount(fields.get("amount"))
-    except InvalidInput:
-        return False
-    return (
-        fields.get("appropriation") == appropriation.number
-        and fields.get("purpose") == release.purpose
-        and amount == release.amount
-        and fields.get("beneficiaries", 0) == release.beneficiaries
-    )
+    the release made the first time (and ``True``); the same key for a different request
+    is refused (``idempotency.once``)."""
+    release, created = once(uow, idempotency_key, create_release, **fields)
+    return release, not created
 
 
 def _locked_release(uow: UnitOfWork, number: str, *states: str) -> FundRelease:
@@ -379,8 +343,9 @@ def _submit(uow: UnitOfWork, release: FundRelease, when: datetime) -> None:
 
 def submit(uow: UnitOfWork, number: str, *, at: datetime | None = None) -> FundRelease:
     require_role(uow.actor, Role.REQUESTER, Role.FINANCE)
+    release = release_by_number(uow.session, number)
+    require_county(uow.actor, release.county_id, hidden=_hidden(release.number, "release"))
     release = _locked_release(uow, number, ReleaseState.DRAFT)
-    require_county(uow.actor, release.county_id)
     _submit(uow, release, parse.moment(at))
     return release
 
@@ -489,7 +454,7 @@ def _reversible_appropriation(session: Session, appropriation_id: int) -> Approp
     )
     if balances.open_releases(session, appropriation_id):
         raise Conflict("该下达尚有未办结的拨付申请，须先退回", field="number")
-    if balances.committed(session, appropriation_id) > 0:
+    if balances.drawn(session, appropriation_id) > 0:
         raise Conflict("该下达已有拨付，须先冲销其拨付", field="number")
     return appropriation
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from relief_inventory import inputs
 from relief_inventory.errors import InvalidInput
 from relief_inventory.stock.models import MAX_QUANTITY
 from relief_inventory.timeutil import utcnow
@@ -23,17 +24,10 @@ def quantity(value: Any, field: str, *, allow_zero: bool = False) -> int:
     return value
 
 
-def optional_date(value: Any, field: str) -> date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        raise InvalidInput("须为日期（YYYY-MM-DD），不是时间", field=field)
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise InvalidInput("日期格式须为 YYYY-MM-DD", field=field) from None
+# The strict date and boolean rules (relief_inventory/inputs.py), under the names the
+# services have always called them by.
+optional_date = inputs.optional_date
+flag = inputs.parse_flag
 
 
 def text(value: Any, field: str, *, max_length: int, required: bool = False) -> str:

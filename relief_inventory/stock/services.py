@@ -521,6 +521,7 @@ def receive(
     authority_order = parse.text(authority_order, "authority_order", max_length=64)
     location = depot_stock_location(session, target)
     received_on = to_local(when).date()
+    quarantine = parse.flag(quarantine, "quarantine")
     portions = []
     for index, line in enumerate(rows):
         field = f"lines[{index}]"
