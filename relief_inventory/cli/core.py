@@ -37,16 +37,30 @@ def check() -> None:
 @main.command("serve")
 @click.option("--host", default=None, help="Default RELIEF_HOST or 127.0.0.1.")
 @click.option("--port", default=None, type=int, help="Default RELIEF_PORT or 5000.")
-@click.option("--threads", default=8, show_default=True, type=int)
-def serve(host: str | None, port: int | None, threads: int) -> None:
-    """Serve the application with waitress (a production WSGI server)."""
-    from waitress import serve as waitress_serve
+@click.option("--threads", default=None, type=int, help="Default RELIEF_WORKERS or 8.")
+def serve(host: str | None, port: int | None, threads: int | None) -> None:
+    """Serve the application with waitress (a production WSGI server), JSON-lines logs."""
+    import dataclasses
 
     from relief_inventory.app import create_app
-    from relief_inventory.config import Settings
+    from relief_inventory.config import ConfigError, Settings
+    from relief_inventory.ops.logs import configure_logging
+    from relief_inventory.ops.serving import build_server
 
     settings = Settings.from_env()
-    app = create_app(settings)
+    if threads:
+        settings = dataclasses.replace(settings, threads=threads)
+    configure_logging(settings.log_level)
+    try:
+        app = create_app(settings)
+    except ConfigError as error:
+        click.echo(f"无法启动：{error}", err=True)
+        sys.exit(2)
     host, port = host or settings.host, port or settings.port
-    click.echo(f"服务已启动：http://{host}:{port}/  （OpenAPI：/api/openapi.json）")
-    waitress_serve(app, host=host, port=port, threads=threads)
+    server = build_server(app, settings, host, port)
+    click.echo(
+        f"服务已启动：http://{host}:{port}/  （OpenAPI：/api/openapi.json，"
+        f"{settings.threads} 个工作线程，环境 {settings.env}）",
+        err=True,
+    )
+    server.run()
