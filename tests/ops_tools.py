@@ -68,3 +68,16 @@ def serving(db_url: str, **extra: str) -> Iterator[str]:
             process.kill()
             process.wait()
         process.stderr.close()
+
+
+def books_balance(db_url: str, head: str | None = None) -> None:
+    """``relief check``, ``relief audit verify [--head]`` and ``relief funds reconcile``
+    all pass on the database."""
+    from click.testing import CliRunner
+
+    from relief_inventory.cli import main
+
+    verify = ["audit", "verify", *(["--head", head] if head else [])]
+    for args in (["check"], verify, ["funds", "reconcile"]):
+        result = CliRunner().invoke(main, args, env={"RELIEF_DATABASE_URL": db_url})
+        assert result.exit_code == 0, (args, result.output[-3000:])

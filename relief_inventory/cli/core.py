@@ -10,12 +10,13 @@ from relief_inventory.bootstrap import init_database
 from relief_inventory.checks import run_checks
 from relief_inventory.cli import current_engine, main
 from relief_inventory.db import open_session
+from relief_inventory.ops.schema import schema_state
 
 
 @main.command("init-db")
 def init_db() -> None:
     """Create or upgrade the database schema to the latest migration."""
-    engine = current_engine()
+    engine = current_engine(create=True)
     init_database(engine)
     click.echo(f"数据库已就绪：{engine.url.render_as_string(hide_password=True)}")
 
@@ -23,7 +24,12 @@ def init_db() -> None:
 @main.command("check")
 def check() -> None:
     """Recompute every balance from the ledger; exit 1 naming each difference."""
-    with open_session(current_engine()) as session:
+    engine = current_engine()
+    problem = schema_state(engine).problem()
+    if problem:
+        click.echo(f"[不符] 数据库结构\n    {problem}")
+        sys.exit(1)
+    with open_session(engine) as session:
         results = run_checks(session)
     failed = False
     for name, problems in results.items():

@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 
 from relief_inventory.config import ConfigError, Settings
 from relief_inventory.db import engine_for, sqlite_file
+from relief_inventory.ops import crashpoints
 
 
 def engine_options(settings: Settings) -> dict[str, Any]:
@@ -33,4 +34,5 @@ def require_database_file(url: str) -> None:
 
 def server_engine(settings: Settings) -> Engine:
     require_database_file(settings.database_url)
+    crashpoints.install_from_env()
     return engine_for(settings.database_url, **engine_options(settings))
