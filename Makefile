@@ -20,6 +20,7 @@ setup: $(PY)
 
 setup-test: $(PY)
 	./scripts/ensure-system-packages --test
+	./scripts/ensure-browser
 	$(PIP) install --quiet -e '.[test]'
 	./scripts/ensure-postgres
 
