@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 
@@ -26,6 +27,11 @@ class Settings:
     # Reverse proxies in front of the server whose X-Forwarded-For is trusted for the
     # client address (the login limits count per address): 0 when clients connect directly.
     proxy_hops: int
+    # Readiness: where no road distance is recorded, straight line × detour factor at the
+    # assumed truck speed.
+    detour_factor: Decimal = Decimal("1.5")
+    truck_kmh: Decimal = Decimal("40")
+    loading_hours: Decimal = Decimal("1")  # from the call to the trucks leaving
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -39,6 +45,9 @@ class Settings:
             "authority": env.get("RELIEF_AUTHORITY", "楚雄州应急管理局"),
             "notice_prefix": env.get("RELIEF_NOTICE_PREFIX", "楚应急拨"),
             "proxy_hops": int(env.get("RELIEF_PROXY_HOPS", "0")),
+            "detour_factor": Decimal(env.get("RELIEF_DETOUR_FACTOR", "1.5")),
+            "truck_kmh": Decimal(env.get("RELIEF_TRUCK_KMH", "40")),
+            "loading_hours": Decimal(env.get("RELIEF_LOADING_HOURS", "1")),
         }
         values.update(overrides)
         values.setdefault(
