@@ -1,7 +1,7 @@
 """readiness: standards, item contents, road distances, population at risk, disaster reports
 
 Revision ID: 0011_readiness
-Revises: 0008_api_strict
+Revises: 0009_operations
 
 - ``readiness_standard``: per category the per-person standard, the coverage target per
   1,000 people at risk, the inspection interval and the rotation window.
