@@ -1,5 +1,5 @@
-"""Flask application factory: the REST API, the public verification page for printed
-papers, and the back office as it lands."""
+"""Flask application factory: the REST API (and its documentation page), the public
+verification page for printed papers, and the back office at ``/``."""
 
 from __future__ import annotations
 
@@ -35,6 +35,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     from relief_inventory.web.verify import bp as verify_bp
 
     app.register_blueprint(verify_bp)
+
+    from relief_inventory.web.apidocs import bp as apidocs_bp
+
+    app.register_blueprint(apidocs_bp)
+
+    from relief_inventory.admin import init_backoffice
+
+    init_backoffice(app, settings)
 
     # Operations (issue 13): request ids, access log, limits, health and readiness.
     from relief_inventory.ops.web import init_operations

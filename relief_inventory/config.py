@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 
@@ -39,6 +40,11 @@ class Settings:
     header_timeout: int = 10
     behind_tls: bool = False
     replica_url: str | None = None
+    # Readiness: where no road distance is recorded, straight line × detour factor at the
+    # assumed truck speed.
+    detour_factor: Decimal = Decimal("1.5")
+    truck_kmh: Decimal = Decimal("40")
+    loading_hours: Decimal = Decimal("1")  # from the call to the trucks leaving
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -53,6 +59,9 @@ class Settings:
             "notice_prefix": env.get("RELIEF_NOTICE_PREFIX", "楚应急拨"),
             "proxy_hops": int(env.get("RELIEF_PROXY_HOPS", "0")),
             **operations_from_env(env),
+            "detour_factor": Decimal(env.get("RELIEF_DETOUR_FACTOR", "1.5")),
+            "truck_kmh": Decimal(env.get("RELIEF_TRUCK_KMH", "40")),
+            "loading_hours": Decimal(env.get("RELIEF_LOADING_HOURS", "1")),
         }
         values.update(overrides)
         values.setdefault(

@@ -6,6 +6,13 @@ from relief_inventory.audit.models import AuditEntry
 from relief_inventory.auth.models import ApiToken, LoginFailure, RoleGrant, User
 from relief_inventory.idempotency import IdempotentRequest
 from relief_inventory.ops.marks import OperationMark
+from relief_inventory.readiness.models import (
+    CountyRisk,
+    DisasterReport,
+    ItemContent,
+    ReadinessStandard,
+    RoadDistance,
+)
 from relief_inventory.stock.models import (
     Category,
     CountLine,
@@ -27,13 +34,16 @@ __all__ = [
     "Category",
     "CountLine",
     "County",
+    "CountyRisk",
     "Depot",
     "DepotLotStatus",
+    "DisasterReport",
     "DispatchLine",
     "DispatchRequest",
     "DocumentSequence",
     "IdempotentRequest",
     "Item",
+    "ItemContent",
     "Location",
     "LoginFailure",
     "Lot",
@@ -41,7 +51,9 @@ __all__ = [
     "OperationMark",
     "Owner",
     "Quant",
+    "ReadinessStandard",
     "Reservation",
+    "RoadDistance",
     "RoleGrant",
     "StockDocument",
     "StockHold",

@@ -25,12 +25,12 @@ def test_health_ready_request_ids_headers_and_body_limit(client) -> None:
     assert ready.status_code == 200
     assert ready.json == {"status": "ready", "revision": head_revision()}
 
-    echoed = client.get("/nowhere", headers={"X-Request-ID": "proxy-id-0001"})
+    echoed = client.get("/api/v1/nowhere", headers={"X-Request-ID": "proxy-id-0001"})
     assert echoed.status_code == 404
     assert echoed.headers["X-Request-ID"] == "proxy-id-0001"
     assert echoed.json["request_id"] == "proxy-id-0001"
     assert echoed.json["code"] == "not_found"
-    hostile = client.get("/nowhere", headers={"X-Request-ID": "x\u2028<script>"})
+    hostile = client.get("/api/v1/nowhere", headers={"X-Request-ID": "x\u2028<script>"})
     assert hostile.json["request_id"] != "x\u2028<script>"
     assert len(hostile.json["request_id"]) == 32
 

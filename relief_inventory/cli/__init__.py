@@ -101,6 +101,7 @@ from relief_inventory.cli import (  # noqa: E402, F401
     doc,
     funds,
     ops,
+    readiness,
     report,
     seed,
     stock,

@@ -25,11 +25,6 @@ CSP = (
     "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
-CSP_BACK_OFFICE = (
-    "default-src 'self'; img-src 'self' data:; script-src 'self' 'unsafe-inline'; "
-    "style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'self'; "
-    "form-action 'self'; frame-ancestors 'none'"
-)
 
 bp = Blueprint("operations", __name__)
 
@@ -78,7 +73,6 @@ def init_operations(app: Flask, settings: Settings) -> None:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     if settings.behind_tls:
         app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
-    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
     app.register_blueprint(bp)
     app.register_error_handler(OperationalError, database_unavailable)
     app.register_error_handler(PoolTimeout, database_unavailable)
@@ -138,7 +132,7 @@ def _security_headers(response: Response, settings: Settings) -> None:
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "same-origin")
-    back_office = request.path.startswith("/admin")
-    headers.setdefault("Content-Security-Policy", CSP_BACK_OFFICE if back_office else CSP)
+    # The back office (relief_inventory.admin) replaces this with its nonce-based policy.
+    headers.setdefault("Content-Security-Policy", CSP)
     if settings.behind_tls:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
