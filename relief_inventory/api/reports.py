@@ -8,7 +8,7 @@ from urllib.parse import quote
 from flask import Response, current_app
 from flask.views import MethodView
 
-from relief_inventory.api.common import actor, engine, protected_blueprint
+from relief_inventory.api.common import actor, engine, protected_blueprint, report_engine
 from relief_inventory.errors import NotFound
 from reports.catalog import FORMATS, LABELS, NAMES, filename
 from reports.exports import export_report
@@ -61,7 +61,9 @@ class ReportFile(MethodView):
         fmt = args.pop("format")
         params = {k: v for k, v in args.items() if v not in (None, "")}
         settings = current_app.config["RELIEF_SETTINGS"]
-        report, data = export_report(engine(), actor(), name, params, fmt, settings.authority)
+        report, data = export_report(
+            engine(), actor(), name, params, fmt, settings.authority, read_engine=report_engine()
+        )
         return Response(
             data,
             mimetype=FORMATS[fmt],
