@@ -104,3 +104,18 @@ def login(base: str, username: str, password: str) -> str:
     status, body = api(base, "POST", "/auth/token", {"username": username, "password": password})
     assert status == 201, body
     return body["token"]
+
+
+def relief_here(*args: str, db_url: str):
+    """``relief`` in this process (no interpreter start-up): returns an object with the
+    ``returncode``, ``stdout`` and ``stderr`` of a CompletedProcess."""
+    from types import SimpleNamespace
+
+    from click.testing import CliRunner
+
+    from relief_inventory.cli import main
+
+    result = CliRunner().invoke(main, list(args), env={"RELIEF_DATABASE_URL": db_url})
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return SimpleNamespace(returncode=result.exit_code, stdout=result.stdout, stderr=result.stderr)

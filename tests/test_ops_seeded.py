@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from relief_inventory.db import make_engine, open_session
 from relief_inventory.stock.models import Lot, Move
-from tests.ops_tools import api, books_balance, login, relief, serving
+from tests.ops_tools import api, books_balance, login, relief, relief_here, serving
 
 
 @dataclass
@@ -114,14 +114,14 @@ def round_trip_while_writing(
     assert made.returncode == 0, made.stderr[-3000:]
     head = made.stdout.split("审计链头：")[1].strip()
 
-    restored = relief("restore", str(backup_file), db_url=target_url)
+    restored = relief_here("restore", str(backup_file), db_url=target_url)
     assert restored.returncode == 0, restored.stderr[-3000:]
     books_balance(target_url, head=head)
     assert 3 <= _lots_like(target_url, "BK-%") < len(written) == _lots_like(source, "BK-%")
 
-    again = relief("restore", str(backup_file), db_url=target_url)
+    again = relief_here("restore", str(backup_file), db_url=target_url)
     assert again.returncode == 2 and "--force" in again.stderr
-    forced = relief("restore", str(backup_file), "--force", db_url=target_url)
+    forced = relief_here("restore", str(backup_file), "--force", db_url=target_url)
     assert forced.returncode == 0, forced.stderr[-3000:]
 
     _refusals_and_failures(backup_file, target_url, head, tmp_path)
@@ -154,17 +154,17 @@ def _rewritten(backup_file: Path, out: Path, *, data: bytes | None = None, **cha
 
 def _refusals_and_failures(backup_file: Path, target_url: str, head: str, tmp_path) -> None:
     newer = _rewritten(backup_file, tmp_path / "newer.relief", revision="9999_future")
-    refused = relief("restore", str(newer), "--force", db_url=target_url)
+    refused = relief_here("restore", str(newer), "--force", db_url=target_url)
     assert refused.returncode == 2 and "比本程序新" in refused.stderr
     truncated = _rewritten(backup_file, tmp_path / "cut.relief", data=b"only the first bytes")
-    refused = relief("restore", str(truncated), "--force", db_url=target_url)
+    refused = relief_here("restore", str(truncated), "--force", db_url=target_url)
     assert refused.returncode == 2 and "已损坏" in refused.stderr
-    assert relief("audit", "head", db_url=target_url).stdout.strip() == head  # untouched
+    assert relief_here("audit", "head", db_url=target_url).stdout.strip() == head  # untouched
 
     # A restore whose result does not prove out is reported as failed and stays failed.
     wrong_head = f"{head.split(':')[0]}:{'f' * 64}"
     wrong = _rewritten(backup_file, tmp_path / "wrong.relief", head=wrong_head)
-    failed = relief("restore", str(wrong), "--force", db_url=target_url)
+    failed = relief_here("restore", str(wrong), "--force", db_url=target_url)
     assert failed.returncode == 1 and "恢复失败" in failed.stderr
-    check = relief("check", db_url=target_url)
+    check = relief_here("check", db_url=target_url)
     assert check.returncode == 1 and "relief restore" in check.stdout

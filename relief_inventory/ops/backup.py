@@ -244,6 +244,7 @@ def restore(engine: Engine, path: Path, *, force: bool = False) -> RestoreReport
         else:
             _pg_restore(engine, data, manifest)
     engine.dispose()
+    analyze_tables(engine)
     upgraded = manifest.revision != head_revision()
     if upgraded:
         from relief_inventory.migrate import upgrade
@@ -349,6 +350,17 @@ def _pg_restore(engine: Engine, data: Path, manifest: Manifest) -> None:
         ],
         "恢复（psql）",
     )
+
+
+def analyze_tables(engine: Engine) -> None:
+    """PostgreSQL planner statistics for the application's tables: a restore (or a bulk
+    load) leaves none, and until autovacuum gets to them the planner guesses row counts (tried: 28
+    estimated for 1,428 stock rows)."""
+    if is_sqlite(engine):
+        return  # SQLite's planner does well without (and a restore copies sqlite_stat1)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for name in inspect(conn).get_table_names():
+            conn.exec_driver_sql(f'ANALYZE "{name}"')
 
 
 def verify_restored(engine: Engine, manifest: Manifest) -> list[str]:
