@@ -53,6 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--load-seconds", type=int, default=60)
     parser.add_argument("--load-workers", type=int, default=8, help="relief serve threads")
+    parser.add_argument("--load-processes", type=int, default=1, help="relief serve processes")
 
 
 def _free_port() -> int:
@@ -240,6 +241,7 @@ def run(args: argparse.Namespace) -> list[dict]:
     phases = [int(n) for n in str(getattr(args, "load_clients", "50")).split(",")]
     seconds = int(getattr(args, "load_seconds", 60))
     workers = int(getattr(args, "load_workers", 8))
+    processes = int(getattr(args, "load_processes", 1))
     engine_name = "postgresql" if args.pg_url else "sqlite"
     with temporary_database(args.pg_url, "load") as (url, engine):
         engine.dispose()
@@ -251,6 +253,7 @@ def run(args: argparse.Namespace) -> list[dict]:
         tokens, appropriation = _tokens(url), _appropriation(url)
         port = _free_port()
         env.update(RELIEF_PORT=str(port), RELIEF_WORKERS=str(workers))
+        env.update(RELIEF_PROCESSES=str(processes))
         server = subprocess.Popen(
             [relief, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
@@ -266,7 +269,7 @@ def run(args: argparse.Namespace) -> list[dict]:
         problems = _books(url)
     rows = []
     for clients, load, wall in results:
-        rows += _rows(load, wall, clients, workers, engine_name, problems)
+        rows += _rows(load, wall, clients, f"{processes}×{workers}", engine_name, problems)
     return rows
 
 
@@ -294,7 +297,7 @@ def _wait_until_up(port: int) -> None:
     raise RuntimeError("relief serve did not start")
 
 
-def _rows(load: Load, wall: float, clients: int, workers: int, engine: str, problems: list[str]):
+def _rows(load: Load, wall: float, clients: int, workers: str, engine: str, problems: list[str]):
     rows = []
     for kind, (_weight, nature) in MIX.items():
         values = load.latencies.get(kind, [])

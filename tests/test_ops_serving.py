@@ -112,7 +112,8 @@ def _slow_client(port: int) -> socket.socket:
 def test_200_slow_clients_do_not_starve_a_normal_request(sqlite_template, tmp_path) -> None:
     path = tmp_path / "serve.db"
     path.write_bytes(sqlite_template.read_bytes())
-    with serving(f"sqlite:///{path}", RELIEF_HEADER_TIMEOUT="3", RELIEF_WORKERS="4") as base:
+    limits = {"RELIEF_HEADER_TIMEOUT": "3", "RELIEF_WORKERS": "4", "RELIEF_PROCESSES": "2"}
+    with serving(f"sqlite:///{path}", **limits) as base:  # two processes, one socket
         port = int(base.rsplit(":", 1)[1])
         slow = [_slow_client(port) for _ in range(200)]
         try:
