@@ -16,6 +16,7 @@ from relief_inventory.app import create_app
 from relief_inventory.config import ConfigError, Settings
 from relief_inventory.ops.logs import configure_logging
 from relief_inventory.ops.schema import head_revision
+from tests.factories import bearer, build_world, receive_basic
 from tests.ops_tools import relief, serving
 
 
@@ -137,3 +138,20 @@ def test_200_slow_clients_do_not_starve_a_normal_request(sqlite_template, tmp_pa
         finally:
             for sock in slow:
                 sock.close()
+
+
+def test_lists_fall_back_to_the_primary_while_the_replica_is_away(engine, db_url) -> None:
+    world = build_world(engine)
+    receive_basic(world)
+    settings = Settings.from_env(
+        database_url=db_url, replica_url="postgresql://postgres@127.0.0.1:9/away"
+    )
+    app = create_app(settings)
+    client = app.test_client()
+    try:
+        listed = client.get("/api/v1/documents", headers=bearer(world, "auditor"))
+        assert listed.status_code == 200 and listed.json["total"] == 1
+        ready = client.get("/readyz")
+        assert ready.status_code == 200 and ready.json["replica"] == {"status": "unreachable"}
+    finally:
+        app.extensions["relief_replica_engine"].dispose()

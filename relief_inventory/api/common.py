@@ -11,6 +11,7 @@ from flask import current_app, g, request
 from flask_smorest import Blueprint, abort
 from marshmallow import RAISE
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from webargs.core import missing
 from webargs.flaskparser import FlaskParser, is_json_request
@@ -35,8 +36,17 @@ def read_session() -> Session:
 
 
 def report_engine() -> Engine:
-    """The streaming standby when RELIEF_REPLICA_URL is set, else the primary."""
-    return current_app.extensions.get("relief_replica_engine") or engine()
+    """The streaming standby when RELIEF_REPLICA_URL is set and answering, else the
+    primary: a standby that is down costs a failed connection attempt, not the answer."""
+    replica = current_app.extensions.get("relief_replica_engine")
+    if replica is None:
+        return engine()
+    try:
+        with replica.connect():  # a pooled connection, pre-pinged: one round trip
+            return replica
+    except OperationalError as error:
+        current_app.logger.warning("replica unreachable, reading the primary: %s", error.orig)
+        return engine()
 
 
 def report_session() -> Session:

@@ -7,7 +7,7 @@ import logging
 import time
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -52,7 +52,27 @@ def readyz() -> tuple[Response, int] | Response:
     problem = state.problem()
     if problem:
         return _unavailable(problem, revision=state.revision)
-    return jsonify(status="ready", revision=state.revision)
+    replica = current_app.extensions.get("relief_replica_engine")
+    if replica is None:
+        return jsonify(status="ready", revision=state.revision)
+    return jsonify(status="ready", revision=state.revision, replica=replica_state(replica))
+
+
+def replica_state(replica: Engine) -> dict[str, object]:
+    """Informational: lists fall back to the primary while the standby is away."""
+    try:
+        with replica.connect() as connection:
+            row = connection.execute(
+                text(
+                    "SELECT pg_is_in_recovery(), "
+                    "extract(epoch FROM now() - pg_last_xact_replay_timestamp())"
+                )
+            ).one()
+    except DBAPIError as error:
+        log.warning("readiness: replica unreachable: %s", error.orig)
+        return {"status": "unreachable"}
+    lag = None if row[1] is None else round(float(row[1]), 3)
+    return {"status": "streaming" if row[0] else "not in recovery", "lag_seconds": lag}
 
 
 def _unavailable(message: str, **extra: object) -> tuple[Response, int]:
