@@ -5,6 +5,14 @@ from relief_inventory.allocation.models import DispatchLine, DispatchRequest, Re
 from relief_inventory.audit.models import AuditEntry
 from relief_inventory.auth.models import ApiToken, LoginFailure, RoleGrant, User
 from relief_inventory.idempotency import IdempotentRequest
+from relief_inventory.ops.marks import OperationMark
+from relief_inventory.readiness.models import (
+    CountyRisk,
+    DisasterReport,
+    ItemContent,
+    ReadinessStandard,
+    RoadDistance,
+)
 from relief_inventory.stock.models import (
     Category,
     CountLine,
@@ -26,20 +34,26 @@ __all__ = [
     "Category",
     "CountLine",
     "County",
+    "CountyRisk",
     "Depot",
     "DepotLotStatus",
+    "DisasterReport",
     "DispatchLine",
     "DispatchRequest",
     "DocumentSequence",
     "IdempotentRequest",
     "Item",
+    "ItemContent",
     "Location",
     "LoginFailure",
     "Lot",
     "Move",
+    "OperationMark",
     "Owner",
     "Quant",
+    "ReadinessStandard",
     "Reservation",
+    "RoadDistance",
     "RoleGrant",
     "StockDocument",
     "StockHold",

@@ -68,15 +68,13 @@ def _protect(app: Flask) -> None:
     def security_headers(response):  # type: ignore[no-untyped-def]
         if _ours():
             nonce = _csp_nonce()
-            response.headers.setdefault(
-                "Content-Security-Policy",
+            # Runs after the operations layer's headers (relief_inventory.ops.web), which
+            # set nosniff, frame denial, referrer policy and a strict default policy.
+            response.headers["Content-Security-Policy"] = (
                 "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
                 f"script-src 'self' 'nonce-{nonce}'; object-src 'none'; base-uri 'none'; "
-                "frame-ancestors 'none'; form-action 'self'",
+                "frame-ancestors 'none'; form-action 'self'"
             )
-            response.headers.setdefault("X-Frame-Options", "DENY")
-            response.headers.setdefault("X-Content-Type-Options", "nosniff")
-            response.headers.setdefault("Referrer-Policy", "same-origin")
             if "text/html" in response.content_type:
                 response.headers.setdefault("Cache-Control", "no-store")
         return response

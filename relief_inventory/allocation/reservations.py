@@ -33,6 +33,7 @@ from relief_inventory.allocation.models import (
 )
 from relief_inventory.db import is_sqlite
 from relief_inventory.errors import Conflict
+from relief_inventory.readiness.queries import road_distance
 from relief_inventory.stock import lot_status, quants
 from relief_inventory.stock.models import Lot, Owner, OwnerLevel, Quant
 from relief_inventory.stock.removal import LotStock
@@ -145,6 +146,7 @@ def _plan(
         candidates=stock,
         delivery_date=on_date,
         allow_other_counties=request.allow_other_counties,
+        distance=road_distance(uow.session, county),
     )
 
 

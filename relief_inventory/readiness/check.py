@@ -1,0 +1,287 @@
+"""A scenario check on live stock: read what the pure calculator needs, run it, and lay out
+the answer per window for the API, the CLI and the reports. Reads only; reserves nothing."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from relief_inventory import inputs
+from relief_inventory.allocation.reservations import delivery_date
+from relief_inventory.auth.actor import Actor, Role
+from relief_inventory.auth.policy import require_county
+from relief_inventory.errors import InvalidInput, NotFound
+from relief_inventory.readiness import queries, scenario
+from relief_inventory.readiness.presets import PRESETS, WORST_2024
+from relief_inventory.readiness.standards import DEFAULT_HOUSEHOLD_SIZE, Basis, needs
+from relief_inventory.readiness.travel import TravelSettings
+from relief_inventory.stock.ownership import OwnerLevel
+from relief_inventory.timeutil import utcnow
+from relief_inventory.warehouse.services import county_by_code, depot_by_code
+
+MAX_RELOCATED = 10_000_000
+MAX_DAYS = 90
+
+
+@dataclass(frozen=True)
+class Scenario:
+    county: str
+    relocated: int
+    days: int
+    hazard: str = "earthquake"
+    title: str = ""
+    preset: str = ""
+    cut_off: tuple[str, ...] = ()
+    household_size: int = DEFAULT_HOUSEHOLD_SIZE
+    allow_other_counties: bool = True
+
+
+def parse(
+    *,
+    preset: str | None = None,
+    county: str | None = None,
+    relocated: Any = None,
+    days: Any = None,
+    cut_off: Any = (),
+    household_size: Any = None,
+    allow_other_counties: Any = True,
+    session: Session | None = None,
+) -> Scenario:
+    """A scenario from a preset (whose figures the other arguments may override) or from a
+    county, people to relocate and days; each bad value is refused naming its field."""
+    base: dict[str, Any] = {}
+    if preset:
+        if preset == WORST_2024:
+            if session is None:
+                raise InvalidInput("需要数据库", field="preset")
+            base = queries.worst_event(session, 2024)
+        elif preset in PRESETS:
+            p = PRESETS[preset]
+            base = {
+                "county": p.county,
+                "relocated": p.relocated,
+                "days": p.days,
+                "hazard": p.hazard,
+                "title": p.title,
+            }
+        else:
+            names = "、".join([*PRESETS, WORST_2024])
+            raise InvalidInput(f"未知预案，可选：{names}", field="preset")
+        base["preset"] = preset
+    county = county or base.get("county")
+    if not isinstance(county, str) or not county:
+        raise InvalidInput("须指定县市代码或预案", field="county")
+    relocated = base.get("relocated") if relocated is None else relocated
+    days = base.get("days") if days is None else days
+    if relocated is None:
+        raise InvalidInput("须指定转移安置人数", field="relocated")
+    if days is None:
+        raise InvalidInput("须指定保障天数", field="days")
+    cut = cut_off or ()
+    if isinstance(cut, str) or not all(isinstance(c, str) and c for c in cut):
+        raise InvalidInput("须为仓库代码列表", field="cut_off")
+    return Scenario(
+        county=county,
+        relocated=inputs.parse_int(
+            relocated,
+            "relocated",
+            minimum=1,
+            maximum=MAX_RELOCATED,
+            message=f"转移安置人数须为 1–{MAX_RELOCATED} 的整数",
+        ),
+        days=inputs.parse_int(
+            days, "days", minimum=1, maximum=MAX_DAYS, message=f"保障天数须为 1–{MAX_DAYS} 的整数"
+        ),
+        hazard=base.get("hazard", "earthquake"),
+        title=base.get("title", ""),
+        preset=base.get("preset", ""),
+        cut_off=tuple(dict.fromkeys(cut)),
+        household_size=inputs.parse_int(
+            DEFAULT_HOUSEHOLD_SIZE if household_size is None else household_size,
+            "household_size",
+            minimum=1,
+            maximum=20,
+            message="户均人数须为 1–20 的整数",
+        ),
+        allow_other_counties=inputs.parse_flag(allow_other_counties, "allow_other_counties"),
+    )
+
+
+def require_may_check(actor: Actor, spec: Scenario, session: Session) -> None:
+    """Dispatchers, keepers, auditors and admins check any place; a county requester checks
+    their own county's (the answer shows every depot's free stock, which keepers and
+    dispatchers see anyway)."""
+    if actor.is_admin or actor.has(Role.DISPATCHER, Role.KEEPER, Role.AUDITOR):
+        return
+    county = county_by_code(session, spec.county)
+    require_county(actor, county.id)
+
+
+def _measures(value: Decimal) -> str:
+    """Measures as text: whole where whole, else one place (13.2 L)."""
+    value = value.quantize(Decimal("0.1"))
+    return str(value.to_integral_value()) if value == value.to_integral_value() else str(value)
+
+
+def run(
+    session: Session,
+    spec: Scenario,
+    settings: TravelSettings = TravelSettings(),
+    *,
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """The scenario's answer, laid out per window and category, with the depots that send."""
+    at = at or utcnow()
+    county = county_by_code(session, spec.county)
+    cut = []
+    for index, code in enumerate(spec.cut_off):
+        try:
+            cut.append(depot_by_code(session, code, field=f"cut_off[{index}]"))
+        except NotFound as missing:
+            raise InvalidInput(missing.message, field=missing.field) from None
+    standards = queries.standards(session)
+    needed = needs(standards, spec.relocated, spec.days, spec.household_size)
+    sources = queries.sources(session, county, settings)
+    blocked = {d.id for d in cut}
+    reachable = [s.depot_id for s in sources if s.depot_id not in blocked]
+    stock = queries.free_stock(session, reachable, delivery_date(at))
+    items = queries.items(session, {row.item_id for row in stock})
+    result = scenario.check(
+        county_id=county.id,
+        needs=needed,
+        sources=sources,
+        stock=stock,
+        items=items,
+        cut_off=blocked,
+        allow_other_counties=spec.allow_other_counties,
+    )
+    return layout(session, spec, county, result, sources, items, blocked, at)
+
+
+def layout(
+    session: Session,
+    spec: Scenario,
+    county: Any,
+    result: scenario.Result,
+    sources: list[scenario.Source],
+    items: dict[int, scenario.ItemInfo],
+    blocked: set[int],
+    at: datetime,
+) -> dict[str, Any]:
+    standards = queries.standards(session)
+    names = queries.category_names(session)
+    by_id = {s.depot_id: s for s in sources}
+
+    def depots_of(arrivals: tuple[scenario.Arrival, ...]) -> list[dict[str, Any]]:
+        grouped: dict[int, list[scenario.Arrival]] = defaultdict(list)
+        for arrival in arrivals:
+            grouped[arrival.depot_id].append(arrival)
+        out = []
+        for depot_id, group in grouped.items():
+            source = by_id[depot_id]
+            per_item: dict[int, int] = defaultdict(int)
+            for a in group:
+                per_item[a.item_id] += a.pieces
+            out.append(
+                {
+                    "depot": source.code,
+                    "depot_name": source.name,
+                    "km": source.leg.km,
+                    "hours": source.hours,
+                    "estimated": source.leg.estimated,
+                    "measures": _measures(sum((a.measures for a in group), Decimal(0))),
+                    "higher_level_pieces": sum(
+                        a.pieces
+                        for a in group
+                        if a.owner_level in (OwnerLevel.PROVINCIAL, OwnerLevel.CENTRAL)
+                    ),
+                    "items": [
+                        {
+                            "item": items[i].code,
+                            "item_name": items[i].name,
+                            "unit": items[i].unit,
+                            "quantity": q,
+                        }
+                        for i, q in sorted(per_item.items(), key=lambda e: items[e[0]].code)
+                    ],
+                }
+            )
+        return sorted(out, key=lambda d: (d["hours"], d["depot"]))
+
+    def category(code: str) -> dict[str, Any]:
+        s = standards[code]
+        return {
+            "category": code,
+            "category_name": names.get(code, code),
+            "measure": s.measure,
+            "standard": f"{Basis.LABELS[s.basis]}{format(s.amount.normalize(), 'f')}{s.measure}",
+        }
+
+    windows = []
+    for hours, lines in result.windows.items():
+        windows.append(
+            {
+                "hours": hours,
+                "lines": [
+                    {
+                        **category(line.category),
+                        "needed": line.needed,
+                        "arrived": _measures(line.arrived),
+                        "shortfall": line.shortfall,
+                        "covered_percent": (
+                            100
+                            if line.needed == 0
+                            else min(100, int(line.arrived * 100 / line.needed))
+                        ),
+                        "depots": depots_of(line.arrivals),
+                    }
+                    for line in lines
+                ],
+            }
+        )
+    plan = sorted(result.pieces().items(), key=lambda e: items[e[0]].code)
+    return {
+        "county": county.code,
+        "county_name": county.name,
+        "title": spec.title,
+        "preset": spec.preset,
+        "hazard": spec.hazard,
+        "relocated": spec.relocated,
+        "days": spec.days,
+        "household_size": spec.household_size,
+        "allow_other_counties": spec.allow_other_counties,
+        "cut_off": [by_id[d].code for d in sorted(blocked, key=lambda d: by_id[d].code)],
+        "computed_at": at,
+        "windows": windows,
+        "external": [
+            {**category(code), "quantity": quantity} for code, quantity in result.external.items()
+        ],
+        "plan": [
+            {
+                "item": items[i].code,
+                "item_name": items[i].name,
+                "unit": items[i].unit,
+                "category": items[i].category,
+                "quantity": q,
+            }
+            for i, q in plan
+        ],
+        "sources": [
+            {
+                "depot": s.code,
+                "depot_name": s.name,
+                "km": s.leg.km,
+                "drive_hours": s.leg.hours,
+                "hours": s.hours,
+                "estimated": s.leg.estimated,
+                "cut_off": s.depot_id in blocked,
+                "reachable": s.depot_id not in blocked and s.hours <= max(result.windows),
+            }
+            for s in sorted(sources, key=lambda s: (s.hours, s.code))
+        ],
+    }

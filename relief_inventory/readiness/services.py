@@ -1,0 +1,162 @@
+"""Readiness writes: standards, item contents, road distances, and turning a scenario plan
+into draft dispatch requests. The only code that writes the readiness tables."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select
+
+from relief_inventory.allocation import requests as dispatch
+from relief_inventory.allocation.models import DispatchRequest, Urgency
+from relief_inventory.auth.actor import Role
+from relief_inventory.auth.policy import require_role
+from relief_inventory.errors import Conflict, InvalidInput
+from relief_inventory.readiness import check
+from relief_inventory.readiness.models import ItemContent, ReadinessStandard, RoadDistance
+from relief_inventory.readiness.standards import Basis
+from relief_inventory.readiness.travel import TravelSettings
+from relief_inventory.stock.catalog import item_by_code
+from relief_inventory.stock.models import Category
+from relief_inventory.timeutil import utcnow
+from relief_inventory.uow import UnitOfWork
+from relief_inventory.warehouse.services import county_by_code, depot_by_code
+
+MAX_KM = Decimal("5000")
+MAX_HOURS = Decimal("500")
+
+
+def _decimal(value: Any, field: str, *, places: int, maximum: Decimal, positive: bool) -> Decimal:
+    """A decimal given as text or integer (never a float: 0.1 is not exact)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise InvalidInput('须为数字文本，如 "12.5"', field=field)
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise InvalidInput('须为数字，如 "12.5"', field=field) from None
+    if not number.is_finite() or number.as_tuple().exponent < -places:  # type: ignore[operator]
+        raise InvalidInput(f"须为最多 {places} 位小数的数字", field=field)
+    if number < 0 or (positive and number == 0) or number > maximum:
+        low = "大于 0" if positive else "不小于 0"
+        raise InvalidInput(f"须{low}且不超过 {maximum}", field=field)
+    return number
+
+
+def set_standard(
+    uow: UnitOfWork,
+    category: str,
+    *,
+    basis: str,
+    amount: Any,
+    measure: str,
+    target_per_1000: Any = None,
+    inspection_days: int | None = None,
+    rotation_days: int | None = None,
+) -> ReadinessStandard:
+    """The bureau's standard for a category (admins and dispatchers)."""
+    require_role(uow.actor, Role.DISPATCHER)
+    session = uow.session
+    cat = session.scalar(select(Category).where(Category.code == category))
+    if cat is None:
+        raise InvalidInput(f"物资类别不存在：{str(category)[:32]}", field="category")
+    if basis not in Basis.ALL:
+        raise InvalidInput("须为 per_person、per_household 或 per_person_day", field="basis")
+    if not isinstance(measure, str) or not 0 < len(measure.strip()) <= 16:
+        raise InvalidInput("计量单位须为 1–16 个字符", field="measure")
+    for name, days in (("inspection_days", inspection_days), ("rotation_days", rotation_days)):
+        if days is not None and (
+            isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3650
+        ):
+            raise InvalidInput("天数须为 1–3650 的整数", field=name)
+    row = session.scalar(select(ReadinessStandard).where(ReadinessStandard.category_id == cat.id))
+    if row is None:
+        row = ReadinessStandard(category_id=cat.id, basis=basis, amount=Decimal(0), measure="")
+        session.add(row)
+    row.basis = basis
+    row.amount = _decimal(amount, "amount", places=4, maximum=Decimal(10_000), positive=False)
+    row.measure = measure.strip()
+    row.target_per_1000 = (
+        None
+        if target_per_1000 is None
+        else _decimal(
+            target_per_1000, "target_per_1000", places=2, maximum=Decimal(10**7), positive=False
+        )
+    )
+    row.inspection_days = inspection_days
+    row.rotation_days = rotation_days
+    row.updated_at = utcnow()
+    session.flush()
+    return row
+
+
+def set_item_content(uow: UnitOfWork, item: str, content: Any) -> ItemContent:
+    """How much of its category's measure one piece of ``item`` holds."""
+    require_role(uow.actor, Role.DISPATCHER)
+    session = uow.session
+    found = item_by_code(session, item)
+    value = _decimal(content, "content", places=4, maximum=Decimal(10**6), positive=True)
+    row = session.scalar(select(ItemContent).where(ItemContent.item_id == found.id))
+    if row is None:
+        row = ItemContent(item_id=found.id, content=value)
+        session.add(row)
+    else:
+        row.content = value
+    session.flush()
+    return row
+
+
+def set_road_distance(
+    uow: UnitOfWork, depot: str, county: str, *, km: Any, hours: Any = None, note: str = ""
+) -> RoadDistance:
+    """Record the measured road from a depot to a county seat (dispatchers and admins)."""
+    require_role(uow.actor, Role.DISPATCHER)
+    session = uow.session
+    found_depot = depot_by_code(session, depot)
+    found_county = county_by_code(session, county)
+    length = _decimal(km, "km", places=1, maximum=MAX_KM, positive=False)
+    time = (
+        None
+        if hours is None
+        else _decimal(hours, "hours", places=1, maximum=MAX_HOURS, positive=False)
+    )
+    if not isinstance(note, str) or len(note) > 255:
+        raise InvalidInput("备注不能超过 255 个字符", field="note")
+    row = session.scalar(
+        select(RoadDistance).where(
+            RoadDistance.depot_id == found_depot.id, RoadDistance.county_id == found_county.id
+        )
+    )
+    if row is None:
+        row = RoadDistance(depot_id=found_depot.id, county_id=found_county.id, km=length)
+        session.add(row)
+    row.km, row.hours, row.note, row.updated_at = length, time, note.strip(), utcnow()
+    session.flush()
+    return row
+
+
+def file_requests(
+    uow: UnitOfWork,
+    spec: check.Scenario,
+    settings: TravelSettings = TravelSettings(),
+    *,
+    reason: str = "",
+) -> DispatchRequest:
+    """Turn the scenario's plan into a draft dispatch request for the county, through the
+    dispatch services (a dispatcher files it; the county submits, another dispatcher
+    approves, and only then does the allocator reserve stock)."""
+    require_role(uow.actor, Role.DISPATCHER)
+    answer = check.run(uow.session, spec, settings)
+    if not answer["plan"]:
+        raise Conflict("该情景没有可调拨的物资", field="plan")
+    title = spec.title or f"{answer['county_name']}转移安置{spec.relocated}人{spec.days}天"
+    text = reason or f"战备情景推演：{title}；按标准测算生成调拨申请草稿"
+    return dispatch.file_request(
+        uow,
+        county=spec.county,
+        disaster_type=spec.hazard,
+        urgency=Urgency.CRITICAL,
+        people_affected=spec.relocated,
+        lines=[{"item": line["item"], "quantity": line["quantity"]} for line in answer["plan"]],
+        reason=text,
+    )

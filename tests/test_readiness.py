@@ -1,0 +1,220 @@
+"""Readiness on a small prefecture, on SQLite and PostgreSQL: the scenario check through
+the services, the API (answers as documented) and the CLI; it reserves nothing; road
+distances replace estimates, in the scenario and in the dispatch allocator; the plan
+becomes a draft dispatch request in one action."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from relief_inventory.allocation import requests as dispatch
+from relief_inventory.allocation.allocator import Point, straight_line_km
+from relief_inventory.allocation.models import DispatchRequest, Reservation
+from relief_inventory.cli import main
+from relief_inventory.db import open_session
+from relief_inventory.readiness import check, services
+from relief_inventory.stock import services as stock
+from relief_inventory.stock.models import Quant
+from relief_inventory.warehouse.models import Depot
+from tests.factories import bearer, build_world
+from tests.spec_check import validate_answer
+
+API = "/api/v1"
+ZX_TO_SB_KM = round(straight_line_km(Point(25.03, 101.55), Point(24.69, 101.64)) * 1.5, 1)
+ZX_HOURS = round(1 + round(ZX_TO_SB_KM / 40, 1), 1)  # loading 1 h, then 40 km/h
+
+
+@pytest.fixture
+def world(engine):
+    world = build_world(engine)
+    with world.uow("keeper_zx") as uow:
+        stock.receive(
+            uow,
+            depot="ZX",
+            lines=[
+                {"item": "TENT-12", "lot": "T-ZX", "quantity": 100},
+                {
+                    "item": "RICE-10",
+                    "lot": "R-ZX",
+                    "quantity": 100,
+                    "production_date": date.today().isoformat(),
+                },
+            ],
+        )
+    with world.uow("keeper_sb") as uow:
+        stock.receive(uow, depot="SB", lines=[{"item": "TENT-12", "lot": "T-SB", "quantity": 40}])
+    with world.uow("dispatcher") as uow:  # the test world's food category has no default
+        services.set_standard(uow, "FOOD", basis="per_person_day", amount="0.5", measure="kg")
+    return world
+
+
+def reserved(engine) -> int:
+    with Session(engine) as session:
+        return session.scalar(select(func.coalesce(func.sum(Quant.reserved), 0)))
+
+
+def scenario(engine, **kwargs):
+    with open_session(engine) as session:
+        spec = check.parse(session=session, **kwargs)
+        return check.run(session, spec)
+
+
+def window(answer, hours):
+    return {
+        line["category"]: line
+        for line in next(w for w in answer["windows"] if w["hours"] == hours)["lines"]
+    }
+
+
+def test_scenario_from_live_stock_reserves_nothing(world, engine):
+    answer = scenario(engine, county="532322", relocated=400, days=2)
+    six = window(answer, 6)
+    tents, food = six["TENT"], six["FOOD"]
+    assert (tents["needed"], tents["arrived"], tents["shortfall"]) == (100, "100", 0)
+    assert [(d["depot"], d["hours"], d["items"][0]["quantity"]) for d in tents["depots"]] == [
+        ("SB", 1.0, 40),
+        ("ZX", ZX_HOURS, 60),
+    ]
+    assert tents["depots"][1]["estimated"] is True and tents["depots"][1]["km"] == ZX_TO_SB_KM
+    assert (food["needed"], food["arrived"], food["depots"][0]["items"][0]["quantity"]) == (
+        400,
+        "400",
+        40,
+    )  # 0.5 kg × 400 × 2 days in 10 kg bags
+    assert {p["item"]: p["quantity"] for p in answer["plan"]} == {"TENT-12": 100, "RICE-10": 40}
+    assert reserved(engine) == 0 and answer["external"] == []
+    cut = scenario(engine, county="532322", relocated=400, days=2, cut_off=["ZX"])
+    assert {e["category"]: e["quantity"] for e in cut["external"]} == {"TENT": 60, "FOOD": 400}
+
+
+def test_a_measured_road_replaces_the_estimate_here_and_in_the_allocator(world, engine):
+    with world.uow("dispatcher") as uow:
+        services.set_road_distance(uow, "ZX", "532322", km="180", hours="7.5", note="塌方绕行")
+    answer = scenario(engine, county="532322", relocated=400, days=2)
+    assert window(answer, 6)["TENT"]["shortfall"] == 60  # ZX's 60 now arrive after 8.5 h
+    assert window(answer, 12)["TENT"]["shortfall"] == 0
+    zx = next(s for s in answer["sources"] if s["depot"] == "ZX")
+    assert (zx["km"], zx["drive_hours"], zx["hours"], zx["estimated"]) == (180.0, 7.5, 8.5, False)
+    # the dispatch allocator measures by the same table: for 楚雄市 the prefecture depot ZX
+    # (in the city) goes first, then the nearest county depot — SB by straight line, YR once
+    # SB's road is recorded as 300 km
+    with world.uow("admin") as uow:
+        stock.receive(uow, depot="YR", lines=[{"item": "TENT-12", "lot": "T-YR", "quantity": 5}])
+    assert allocated_from(world, engine) == {"ZX": 100, "SB": 3}
+    with world.uow("dispatcher") as uow:
+        services.set_road_distance(uow, "SB", "532301", km="300")
+    assert allocated_from(world, engine) == {"ZX": 100, "YR": 3}
+
+
+def allocated_from(world, engine) -> dict[str, int]:
+    """Depot -> pieces reserved for a new 楚雄市 request of 103 tents (then cancelled)."""
+    with world.uow("dispatcher") as uow:
+        request, _ = dispatch.create(
+            uow,
+            county="532301",
+            disaster_type="flood",
+            urgency="urgent",
+            people_affected=10,
+            lines=[{"item": "TENT-12", "quantity": 103}],
+            submit=True,
+        )
+        number = request.number
+    with world.uow("dispatcher2") as uow:
+        dispatch.approve(uow, number, allow_other_counties=True)
+    with open_session(engine) as session:
+        got = dict(
+            session.execute(
+                select(Depot.code, func.sum(Reservation.quantity))
+                .join(Depot, Depot.id == Reservation.depot_id)
+                .join(DispatchRequest, DispatchRequest.id == Reservation.request_id)
+                .where(DispatchRequest.number == number)
+                .group_by(Depot.code)
+            ).all()
+        )
+    with world.uow("dispatcher") as uow:
+        dispatch.cancel(uow, number, reason="测试后取消")
+    return got
+
+
+def test_bad_scenarios_are_refused_naming_the_field(world, engine):
+    from relief_inventory.errors import InvalidInput, NotFound
+
+    for kwargs, field in (
+        ({"county": "532322", "relocated": 0, "days": 3}, "relocated"),
+        ({"county": "532322", "relocated": 10, "days": 91}, "days"),
+        ({"county": "532322", "relocated": 10}, "days"),
+        ({"preset": "nowhere"}, "preset"),
+        ({"county": "532322", "relocated": 10, "days": 1, "cut_off": ["NOPE"]}, "cut_off[0]"),
+        ({"preset": "worst-2024"}, "preset"),
+    ):
+        with pytest.raises((InvalidInput, NotFound)) as refused:
+            scenario(engine, **kwargs)
+        assert refused.value.field == field, kwargs
+
+
+def test_api_scenario_and_filing_the_plan(world, app, client, engine):
+    dispatcher = bearer(world, "dispatcher")
+    body = {"county": "532322", "relocated": 400, "days": 2, "cut_off": ["YR"]}
+    answer = client.post(f"{API}/readiness/scenario", json=body, headers=dispatcher)
+    assert answer.status_code == 200, answer.get_json()
+    validate_answer("POST", f"{API}/readiness/scenario", answer)
+    assert answer.get_json()["cut_off"] == ["YR"] and reserved(engine) == 0
+    bad = client.post(f"{API}/readiness/scenario", json={**body, "days": "3"}, headers=dispatcher)
+    assert bad.status_code == 422 and "days" in bad.get_json()["errors"]
+    requester = bearer(world, "requester_sb")
+    other = client.post(
+        f"{API}/readiness/scenario", json={**body, "county": "532327"}, headers=requester
+    )
+    assert other.status_code == 403
+    headers = {**dispatcher, "Idempotency-Key": "sb-m6-plan-1"}
+    filed = client.post(f"{API}/readiness/scenario/requests", json=body, headers=headers)
+    assert filed.status_code == 201, filed.get_json()
+    validate_answer("POST", f"{API}/readiness/scenario/requests", filed)
+    request = filed.get_json()
+    assert request["state"] == "draft" and request["urgency"] == "critical"
+    assert {(line["item"], line["quantity"]) for line in request["lines"]} == {
+        ("TENT-12", 100),
+        ("RICE-10", 40),
+    }
+    again = client.post(f"{API}/readiness/scenario/requests", json=body, headers=headers)
+    assert again.status_code == 200 and again.get_json()["number"] == request["number"]
+    refused = client.post(f"{API}/readiness/scenario/requests", json=body, headers=requester)
+    assert refused.status_code == 403
+    assert reserved(engine) == 0  # a draft reserves nothing until approved
+
+
+def test_cli_prints_a_table_per_window_and_files_the_plan(world, db_url):
+    run = CliRunner().invoke(
+        main,
+        [
+            "readiness",
+            "scenario",
+            "--county",
+            "532322",
+            "--relocated",
+            "400",
+            "--days",
+            "2",
+            "--cut-off",
+            "ZX",
+            "--file-requests",
+        ],
+        env={"RELIEF_DATABASE_URL": db_url},
+    )
+    assert run.exit_code == 0, run.output
+    for hours in (6, 12, 24, 72):
+        assert f"{hours} 小时内到达" in run.output
+    assert (
+        "需请求省级、中央支援：帐篷 60 顶" in run.output and "已生成调拨申请草稿 DB-" in run.output
+    )
+    bad = CliRunner().invoke(
+        main,
+        ["readiness", "scenario", "--county", "532322", "--relocated", "0", "--days", "1"],
+        env={"RELIEF_DATABASE_URL": db_url},
+    )
+    assert bad.exit_code == 2 and "relocated" in bad.output
