@@ -255,3 +255,11 @@ def test_clients_that_do_not_accept_html_get_the_json_error_shape(office: Office
     browser = office.client()
     page = browser.get("/nowhere")
     assert page.status_code == 404 and "页面不存在" in page.text
+
+
+def test_a_lots_moves_are_one_click_away(office: Office) -> None:
+    client = office.client("keeper_zx")
+    lots = client.get("/lots/?search=R-ZX-1").text
+    assert "/moves/?search=R-ZX-1" in lots
+    moves = client.get("/moves/?search=R-ZX-1").text
+    assert office.facts["zx"] in moves and office.facts["sb"] not in moves

@@ -88,7 +88,7 @@ def release_cell(number: str) -> dict[str, str]:
 def stock_chart_tile(session: Session, actor: Actor, title: str) -> Tile:
     """Pieces on hand by depot × category (the actor's depots), as a stacked bar chart."""
     visible = set(session.scalars(select(Depot.code).where(scope.depots_clause(actor, Depot.id))))
-    summary = stock_summary(session)
+    summary = stock_summary(session, depots=scope.depots_clause(actor, Location.depot_id))
     depots = [(c, n) for c, n in summary.depots if c in visible]
     series = {
         name: [summary.cell(d, c) for d, _ in depots]

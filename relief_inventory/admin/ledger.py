@@ -79,7 +79,7 @@ class MovesView(SearchedLedgerView):
     """库存流水: every move of the ledger, newest first."""
 
     roles = ()
-    search_hint = "单据号，如 RK-2025-000001"
+    search_hint = "单据号或批次号"
     column_list = (
         "id",
         "done_at",
@@ -111,11 +111,14 @@ class MovesView(SearchedLedgerView):
     }
 
     def scope(self, actor: Actor) -> ColumnElement[bool]:
-        return scope.moves_clause(actor)
+        return scope.moves_clause(actor, self.session)
 
     def search_clause(self, term: str) -> ColumnElement[bool]:
+        """A document number (RK-2025-000001) or a lot number: that document's or lot's
+        moves (both looked up by index)."""
         number = select(StockDocument.id).where(StockDocument.number == term.upper())
-        return Move.document_id.in_(number)
+        lots = select(Lot.id).where(Lot.number == term)
+        return or_(Move.document_id.in_(number), Move.lot_id.in_(lots))
 
     def get_filters(self) -> list[Any]:
         return [
@@ -123,10 +126,7 @@ class MovesView(SearchedLedgerView):
                 Move.id,
                 "仓库",
                 depot_options,
-                lambda code: or_(
-                    Move.from_location_id.in_(_depot_locations(code)),
-                    Move.to_location_id.in_(_depot_locations(code)),
-                ),
+                lambda code: scope.moves_at(self.session, _depot_locations(code)),
             ),
             ScopedFilter(Move.item_id, "物资", item_options, lambda c: Move.item_id == _item_id(c)),
             DayFilter(Move.done_at, "完成日期", after=True),

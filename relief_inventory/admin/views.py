@@ -11,7 +11,12 @@ from relief_inventory.admin import dispatch, documents, funds, ledger, master
 from relief_inventory.allocation.models import DispatchRequest, Reservation
 from relief_inventory.audit.models import AuditEntry
 from relief_inventory.auth.models import User
-from relief_inventory.funds.models import Appropriation, FundRelease, FundSource
+from relief_inventory.funds.models import (
+    Appropriation,
+    FundRelease,
+    FundReversalRequest,
+    FundSource,
+)
 from relief_inventory.stock.models import Category, Item, Lot, Move, Quant, StockDocument
 from relief_inventory.warehouse.models import County, Depot
 
@@ -52,6 +57,13 @@ def _register(admin: Admin, session: scoped_session) -> None:
         ),
         funds.SourcesView(
             FundSource, session, name="资金来源", endpoint="sources", url="/funds/sources"
+        ),
+        funds.ReversalsView(
+            FundReversalRequest,
+            session,
+            name="资金冲销",
+            endpoint="reversals",
+            url="/funds/reversals",
         ),
     ):
         view.category = FUNDS
