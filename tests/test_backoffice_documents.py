@@ -268,3 +268,26 @@ def test_issue_transfer_and_count_through_their_forms(office: Office) -> None:
         **{"lines-item": "RICE-10", "lines-lot": "R-ZX-1", "lines-counted": "90"},
     )
     assert counted.status_code == 302 and "/PD-" in counted.headers["Location"]
+
+
+def test_a_rotation_through_its_form(office: Office) -> None:
+    keeper = office.client("keeper_zx")
+    rotated = post_form(
+        keeper,
+        "/documents/new/rotation",
+        "/documents/new/rotation",
+        depot="ZX",
+        partner="昆明帐篷厂",
+        reason="以旧换新",
+        **{
+            "out_lines-item": "TENT-12",
+            "out_lines-lot": "T-ZX-1",
+            "out_lines-quantity": "2",
+            "in_lines-item": "TENT-12",
+            "in_lines-lot": "T-ZX-NEW",
+            "in_lines-quantity": "2",
+        },
+    )
+    assert rotated.status_code == 302, rotated.text
+    page = keeper.get(rotated.headers["Location"]).text
+    assert "T-ZX-NEW" in page and "轮换单" in page
