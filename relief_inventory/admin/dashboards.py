@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
@@ -42,6 +42,7 @@ from relief_inventory.stock.queries import StockSummary, stock_summary
 from relief_inventory.timeutil import format_local, local_today, utcnow
 from relief_inventory.warehouse.models import County, Depot, Location, LocationKind
 
+T = TypeVar("T")
 EXPIRY_DAYS = 90
 LIMIT = 10
 REFUSALS = ("refused", "login_failed", "account_locked", "login_refused_locked", "token_refused")
@@ -86,23 +87,33 @@ def release_cell(number: str) -> dict[str, str]:
 # -- stock -------------------------------------------------------------------------------
 
 
-OFFICE_SUMMARY_SECONDS = 60.0
-_office_summaries: dict[int, tuple[float, date, StockSummary]] = {}
+OFFICE_SECONDS = 60.0
+_office_figures: dict[tuple[str, str], tuple[float, date, Any]] = {}
+
+
+def office_wide(session: Session, actor: Actor, name: str, compute: Callable[[], T]) -> T:
+    """A figure over every depot (one grouped query over all quants: about half a second
+    at seed scale 100), kept for ``OFFICE_SECONDS`` per process and day for the office
+    roles, who all see the same one; a keeper's or a county's (a few depots) is always
+    computed fresh."""
+    if not scope.sees_everything(actor):
+        return compute()
+    key, now, today = (str(session.get_bind().url), name), time.monotonic(), local_today()
+    cached = _office_figures.get(key)
+    if cached is None or cached[1] != today or now - cached[0] > OFFICE_SECONDS:
+        cached = (now, today, compute())
+        _office_figures[key] = cached
+    return cached[2]
 
 
 def _summary(session: Session, actor: Actor) -> StockSummary:
-    """The stock summary of the actor's depots. The office-wide one (every depot: one
-    grouped query over all quants, about half a second at seed scale 100) is kept for
-    ``OFFICE_SUMMARY_SECONDS`` per process and day, so the office roles' home pages stay
-    fast; a keeper's or a county's (a few depots) is always read fresh."""
-    if not scope.sees_everything(actor):
-        return stock_summary(session, depots=scope.depots_clause(actor, Location.depot_id))
-    key, now, today = id(session.get_bind()), time.monotonic(), local_today()
-    cached = _office_summaries.get(key)
-    if cached is None or cached[1] != today or now - cached[0] > OFFICE_SUMMARY_SECONDS:
-        cached = (now, today, stock_summary(session))
-        _office_summaries[key] = cached
-    return cached[2]
+    """The stock summary of the actor's depots."""
+    return office_wide(
+        session,
+        actor,
+        "stock",
+        lambda: stock_summary(session, depots=scope.depots_clause(actor, Location.depot_id)),
+    )
 
 
 CHART_BARS = 24  # more depots than this are drawn per county (a bar per depot is unreadable)
@@ -188,10 +199,15 @@ def expiries_by_month_tile(session: Session, actor: Actor) -> Tile:
         )
         .group_by(Lot.expiry_date)
     )
-    months: dict[str, int] = defaultdict(int)
-    for expiry, quantity in session.execute(query):
-        key = "已过期" if expiry < today else expiry.strftime("%Y-%m")
-        months[key] += int(quantity)
+
+    def by_month() -> dict[str, int]:
+        months: dict[str, int] = defaultdict(int)
+        for expiry, quantity in session.execute(query):
+            key = "已过期" if expiry < today else expiry.strftime("%Y-%m")
+            months[key] += int(quantity)
+        return months
+
+    months = office_wide(session, actor, "expiry", by_month)
     labels = sorted(months, key=lambda k: "" if k == "已过期" else k)
     chart = charts.bars("未来一年到期数量（按月）", labels, {"件数": [months[k] for k in labels]})
     return Tile(
