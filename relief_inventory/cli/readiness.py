@@ -12,7 +12,9 @@ from relief_inventory.cli.tables import render_table
 from relief_inventory.config import Settings
 from relief_inventory.db import open_session
 from relief_inventory.readiness import check, services
+from relief_inventory.readiness.models import LOSS_SECTORS
 from relief_inventory.readiness.presets import NAMES
+from relief_inventory.readiness.queries import annual_figures
 from relief_inventory.readiness.travel import TravelSettings
 
 
@@ -112,3 +114,43 @@ def scenario_command(
             lambda uow: services.file_requests(uow, spec, travel), "战备情景生成调拨申请"
         )
         click.echo(f"已生成调拨申请草稿 {request.number}（待县级提交、调度审批后分配库存）")
+
+
+@readiness.command("reports")
+@click.option("--year", type=int, required=True, help="Year of the events, e.g. 2024.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def reports_command(year: int, fmt: str) -> None:
+    """The year's disaster figures per county, from verified reports (灾情报告) only."""
+    with open_session(current_engine()) as session:
+        figures = annual_figures(session, year)
+    if fmt == "json":
+        click.echo(json.dumps(figures, ensure_ascii=False, default=str, indent=1))
+        return
+
+    def row(name: str, f: dict[str, Any]) -> list[str]:
+        return [
+            name,
+            f"{f['reports']:,}",
+            f"{f['people_affected']:,}",
+            f"{f['people_relocated']:,}",
+            f"{f['houses_collapsed']:,}",
+            f"{f['houses_damaged']:,}",
+            f"{f['direct_loss']:,.2f}",
+        ]
+
+    click.echo(f"{year} 年灾情（已核查报告）")
+    click.echo(
+        render_table(
+            ["县市", "报告", "受灾人数", "转移安置", "倒塌房屋", "损坏房屋", "直接经济损失（元）"],
+            [row(c["county_name"], c) for c in figures["counties"]],
+            ["<", ">", ">", ">", ">", ">", ">"],
+            footer=[row("合计", figures["total"])],
+        )
+    )
+    total = figures["total"]
+    click.echo(
+        "其中："
+        + "，".join(f"{label} {total[name]:,.2f} 元" for name, label in LOSS_SECTORS.items())
+    )
+    if figures["awaiting_verification"]:
+        click.echo(f"另有 {figures['awaiting_verification']} 份报告待核查，未计入")

@@ -18,7 +18,7 @@ from relief_inventory.auth.policy import require_county
 from relief_inventory.errors import InvalidInput, NotFound
 from relief_inventory.readiness import queries, scenario
 from relief_inventory.readiness.presets import PRESETS, WORST_2024
-from relief_inventory.readiness.standards import DEFAULT_HOUSEHOLD_SIZE, Basis, needs
+from relief_inventory.readiness.standards import DEFAULT_HOUSEHOLD_SIZE, needs
 from relief_inventory.readiness.travel import TravelSettings
 from relief_inventory.stock.ownership import OwnerLevel
 from relief_inventory.timeutil import utcnow
@@ -219,7 +219,7 @@ def layout(
             "category": code,
             "category_name": names.get(code, code),
             "measure": s.measure,
-            "standard": f"{Basis.LABELS[s.basis]}{format(s.amount.normalize(), 'f')}{s.measure}",
+            "standard": queries.standard_text(s),
         }
 
     windows = []
