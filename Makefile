@@ -20,6 +20,7 @@ setup: $(PY)
 
 setup-test: $(PY)
 	./scripts/ensure-system-packages --test
+	./scripts/ensure-browser
 	$(PIP) install --quiet -e '.[test]'
 	./scripts/ensure-postgres
 
@@ -34,12 +35,14 @@ lint: setup-test
 
 # Every database test runs on SQLite and PostgreSQL. Without PostgreSQL its cases are
 # reported as skipped; with CI=true (.ci/run) a missing PostgreSQL fails the run instead.
+# pytest-xdist runs one worker per core, each test module on one worker (its seeded
+# fixtures are built once); every worker has its own SQLite files and PostgreSQL schemas.
 test: setup-test lint
 	@url=$$(./scripts/ensure-postgres --print-url $(PG_URL)); \
 	if [ -z "$$url" ] && [ "$$CI" = "true" ]; then \
 	  echo "CI=true: PostgreSQL is required on 127.0.0.1:5432 and is not answering" >&2; exit 1; \
 	fi; \
-	RELIEF_TEST_PG_URL=$$url $(VENV)/bin/pytest -q
+	RELIEF_TEST_PG_URL=$$url $(VENV)/bin/pytest -q -n auto --dist loadfile --durations=15
 
 bench: setup-test
 	$(PY) -m bench

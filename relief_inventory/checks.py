@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from relief_inventory.allocation.check import check_reservations
 from relief_inventory.audit.verify import check_audit
 from relief_inventory.funds.check import check_funds
+from relief_inventory.ops.marks import check_marks
 from relief_inventory.stock.check import check_quants
 
 Check = Callable[[Session], list[str]]
@@ -18,6 +19,7 @@ CHECKS: dict[str, Check] = {
     "库存预留 = 调拨预留 + 草稿单据占用": check_reservations,
     "资金：下达 ≤ 来源，拨付 ≤ 下达，冲销一致": check_funds,
     "审计日志：哈希链完整，台账与日志一致": check_audit,
+    "运维：长时间操作（演示数据写入）均已完成": check_marks,
 }
 
 

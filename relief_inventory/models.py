@@ -5,6 +5,7 @@ from relief_inventory.allocation.models import DispatchLine, DispatchRequest, Re
 from relief_inventory.audit.models import AuditEntry
 from relief_inventory.auth.models import ApiToken, LoginFailure, RoleGrant, User
 from relief_inventory.idempotency import IdempotentRequest
+from relief_inventory.ops.marks import OperationMark
 from relief_inventory.readiness.models import (
     CountyRisk,
     DisasterReport,
@@ -47,6 +48,7 @@ __all__ = [
     "LoginFailure",
     "Lot",
     "Move",
+    "OperationMark",
     "Owner",
     "Quant",
     "ReadinessStandard",

@@ -310,6 +310,9 @@ class ErrorSchema(Schema):
     )
     status = fields.Integer(required=True, metadata={"description": "the HTTP status"})
     message = fields.String(required=True, metadata={"description": "what went wrong, in Chinese"})
+    request_id = fields.String(
+        metadata={"description": "the request's id, as in the X-Request-ID header and the logs"}
+    )
     errors = fields.Dict(
         keys=fields.String(),
         values=fields.List(fields.String()),

@@ -27,6 +27,7 @@ from relief_inventory.auth.services import actor_for, system_actor, user_by_name
 from relief_inventory.bootstrap import init_database
 from relief_inventory.db import is_sqlite, open_session
 from relief_inventory.errors import Conflict
+from relief_inventory.ops.marks import marked
 from relief_inventory.stock.models import (
     Category,
     Item,
@@ -133,15 +134,17 @@ def seed_database(
     started = time.perf_counter()
     reference = load_reference()
     system = system_actor(engine)
-    create_shared(engine, system, reference)
-    for replica in range(scale):
-        create_replica(engine, system, reference, replica, _faker(random_seed, replica))
-    create_users(engine, system, reference)
-    approver = _approvers(engine, reference)
-    _write_history(engine, system, approver, reference, random_seed, scale, progress)
-    for seeder in EXTRA_SEEDERS:
-        name = f"{seeder.__module__}.{seeder.__qualname__}"
-        seeder(engine, random.Random(f"relief-seed:{random_seed}:{name}"), scale)
+    # An interrupted seed stays marked "started": relief check reports it, --if-empty redoes it.
+    with marked(engine, "seed", f"random_seed={random_seed} scale={scale}"):
+        create_shared(engine, system, reference)
+        for replica in range(scale):
+            create_replica(engine, system, reference, replica, _faker(random_seed, replica))
+        create_users(engine, system, reference)
+        approver = _approvers(engine, reference)
+        _write_history(engine, system, approver, reference, random_seed, scale, progress)
+        for seeder in EXTRA_SEEDERS:
+            name = f"{seeder.__module__}.{seeder.__qualname__}"
+            seeder(engine, random.Random(f"relief-seed:{random_seed}:{name}"), scale)
     return _report(engine, reference, random_seed, scale, time.perf_counter() - started)
 
 

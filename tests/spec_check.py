@@ -17,7 +17,7 @@ from relief_inventory.app import create_app
 from relief_inventory.config import Settings
 
 CJK = re.compile("[\u4e00-\u9fff]")
-ERROR_KEYS = {"code", "status", "message", "errors"}
+ERROR_KEYS = {"code", "status", "message", "errors", "request_id"}
 
 
 @cache

@@ -26,7 +26,7 @@ def test_login_returns_a_token_and_bad_password_is_401(client, world):
     bad = client.post("/api/v1/auth/token", json={"username": "finance", "password": "wrong"})
     assert bad.status_code == 401
     assert bad.json["code"] == "unauthenticated"
-    assert set(bad.json) == {"code", "status", "message", "errors"}
+    assert set(bad.json) == {"code", "status", "message", "errors", "request_id"}
 
 
 def test_validation_errors_name_the_field(client, world):

@@ -15,7 +15,7 @@ from tests.factories import bearer, build_world, receive_basic
 from tests.funds_factories import funded_appropriation
 
 API = "/api/v1"
-ERROR_KEYS = {"code", "status", "message", "errors"}
+ERROR_KEYS = {"code", "status", "message", "errors", "request_id"}
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ def as_user(world):
 
 def refused(response, status: int, field: str | None = None) -> str:
     assert response.status_code == status, response.json
-    assert set(response.json) == {"code", "status", "message", "errors"}
+    assert set(response.json) == {"code", "status", "message", "errors", "request_id"}
     if field:
         assert field in response.json["errors"], response.json
     return response.json["message"]

@@ -248,7 +248,7 @@ def test_bad_filings_are_422_naming_the_field(client, tokens, changes, field):
         BASE, data=body, content_type="application/json", headers=tokens["requester_sb"]
     )
     assert response.status_code == 422, response.json
-    assert set(response.json) == {"code", "status", "message", "errors"}
+    assert set(response.json) == {"code", "status", "message", "errors", "request_id"}
     assert field in response.json["errors"]
 
 

@@ -8,7 +8,7 @@ import pytest
 from tests.factories import bearer, build_world
 from tests.funds_factories import file_release, make_appropriation, make_source, paid_release
 
-ERROR_KEYS = {"code", "status", "message", "errors"}
+ERROR_KEYS = {"code", "status", "message", "errors", "request_id"}
 
 
 @pytest.fixture

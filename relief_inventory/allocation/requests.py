@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from relief_inventory.allocation.common import (
     NUMBER_PREFIX,
@@ -32,7 +33,7 @@ from relief_inventory.allocation.models import (
 )
 from relief_inventory.allocation.reservations import allocate_request, release_all
 from relief_inventory.allocation.shipping import ship
-from relief_inventory.auth.actor import Role
+from relief_inventory.auth.actor import Actor, Role
 from relief_inventory.auth.policy import require_county, require_other_person, require_role
 from relief_inventory.errors import Conflict, InvalidInput
 from relief_inventory.idempotency import once
@@ -130,12 +131,69 @@ def file_request(
     return request
 
 
+# -- who may take each next step ----------------------------------------------------------
+# One function per step: the service calls it once the request is loaded, and the back
+# office calls the same function to decide whether to show the step's button.
+
+
+def check_submit(actor: Actor, request: DispatchRequest) -> None:
+    require_role(actor, Role.REQUESTER, Role.DISPATCHER)
+    require_county(actor, request.county_id)
+    require_state(request, RequestState.DRAFT, action="提交")
+
+
+def check_decide(actor: Actor, request: DispatchRequest, *, action: str = "审批") -> None:
+    """Approving or rejecting: a dispatcher who did not file the request."""
+    require_role(actor, Role.DISPATCHER)
+    require_state(request, RequestState.SUBMITTED, action=action)
+    require_other_person(actor, request.requester_id, what="调拨申请")
+
+
+def check_allocate(actor: Actor, request: DispatchRequest) -> None:
+    require_role(actor, Role.DISPATCHER)
+    require_state(request, RequestState.APPROVED, RequestState.ALLOCATED, action="分配库存")
+
+
+def check_cancel(session: Session, actor: Actor, request: DispatchRequest) -> None:
+    """Requesters withdraw before approval; dispatchers until goods leave."""
+    require_role(actor, Role.REQUESTER, Role.DISPATCHER)
+    require_county(actor, request.county_id)
+    if actor.is_admin or actor.has(Role.DISPATCHER):
+        open_states = (
+            RequestState.DRAFT,
+            RequestState.SUBMITTED,
+            RequestState.APPROVED,
+            RequestState.ALLOCATED,
+        )
+    else:
+        open_states = (RequestState.DRAFT, RequestState.SUBMITTED)
+    require_state(request, *open_states, action="取消")
+    if reservations_of(session, request, ReservationState.DISPATCHED):
+        raise Conflict("部分物资已发运在途，不能取消；请待签收后处理", field="state")
+
+
+def check_countersign(actor: Actor, request: DispatchRequest) -> None:
+    """The second dispatcher's signature: neither the approver nor the requester."""
+    require_role(actor, Role.DISPATCHER)
+    if not request.emergency:
+        raise Conflict("该申请不是应急先行调拨，无需补签", field="state")
+    if request.countersigned_at is not None:
+        raise Conflict("该申请已补签", field="state")
+    require_other_person(actor, request.approver_id, request.requester_id, what="应急调拨")
+
+
+def check_close(actor: Actor, request: DispatchRequest) -> None:
+    require_role(actor, Role.DISPATCHER)
+    require_state(request, RequestState.RECEIVED, action="结案")
+    if request.emergency and request.countersigned_at is None:
+        raise Conflict("应急先行调拨尚未补签，不能结案", field="state")
+
+
 def submit(uow: UnitOfWork, number: str, *, at: datetime | None = None) -> DispatchRequest:
     require_role(uow.actor, Role.REQUESTER, Role.DISPATCHER)
     when = parse.moment(at)
     request = visible_request(uow, number)
-    require_county(uow.actor, request.county_id)
-    require_state(request, RequestState.DRAFT, action="提交")
+    check_submit(uow.actor, request)
     transition(uow, request, RequestState.SUBMITTED, when)
     return request
 
@@ -164,8 +222,7 @@ def approve(
     emergency_response = parse.text(emergency_response, "emergency_response", max_length=128)
     note = parse.text(note, "note", max_length=2000)
     request = request_by_number(uow.session, number, lock=True)
-    require_state(request, RequestState.SUBMITTED, action="审批")
-    require_other_person(uow.actor, request.requester_id, what="调拨申请")
+    check_decide(uow.actor, request)
     if emergency_response and request.urgency != Urgency.CRITICAL:
         raise InvalidInput("只有特急申请可在应急响应下先调拨、后补手续", field="emergency_response")
     request.approver_id = uow.actor.user_id
@@ -204,7 +261,7 @@ def allocate(
     require_role(uow.actor, Role.DISPATCHER)
     when = parse.moment(at)
     request = request_by_number(uow.session, number, lock=True)
-    require_state(request, RequestState.APPROVED, RequestState.ALLOCATED, action="分配库存")
+    check_allocate(uow.actor, request)
     if allow_other_counties is not None:
         request.allow_other_counties = parse.flag(allow_other_counties, "allow_other_counties")
     allocate_request(uow, request, when)
@@ -218,8 +275,7 @@ def reject(
     when = parse.moment(at)
     reason = parse.text(reason, "reason", max_length=2000, required=True)
     request = request_by_number(uow.session, number, lock=True)
-    require_state(request, RequestState.SUBMITTED, action="驳回")
-    require_other_person(uow.actor, request.requester_id, what="调拨申请")
+    check_decide(uow.actor, request, action="驳回")
     request.decision_note = reason
     transition(uow, request, RequestState.REJECTED, when, note=reason)
     return request
@@ -234,19 +290,7 @@ def cancel(
     when = parse.moment(at)
     reason = parse.text(reason, "reason", max_length=2000, required=True)
     request = visible_request(uow, number)
-    require_county(uow.actor, request.county_id)
-    if uow.actor.is_admin or uow.actor.has(Role.DISPATCHER):
-        open_states = (
-            RequestState.DRAFT,
-            RequestState.SUBMITTED,
-            RequestState.APPROVED,
-            RequestState.ALLOCATED,
-        )
-    else:
-        open_states = (RequestState.DRAFT, RequestState.SUBMITTED)
-    require_state(request, *open_states, action="取消")
-    if reservations_of(uow.session, request, ReservationState.DISPATCHED):
-        raise Conflict("部分物资已发运在途，不能取消；请待签收后处理", field="state")
+    check_cancel(uow.session, uow.actor, request)
     released = release_all(uow, request, when)
     request.decision_note = reason
     transition(
@@ -263,11 +307,7 @@ def countersign(
     when = parse.moment(at)
     note = parse.text(note, "note", max_length=2000)
     request = request_by_number(uow.session, number, lock=True)
-    if not request.emergency:
-        raise Conflict("该申请不是应急先行调拨，无需补签", field="state")
-    if request.countersigned_at is not None:
-        raise Conflict("该申请已补签", field="state")
-    require_other_person(uow.actor, request.approver_id, request.requester_id, what="应急调拨")
+    check_countersign(uow.actor, request)
     request.countersigner_id = uow.actor.user_id
     request.countersigned_at = when
     assert request.countersign_due_at is not None
@@ -288,9 +328,7 @@ def close(
     when = parse.moment(at)
     note = parse.text(note, "note", max_length=2000)
     request = request_by_number(uow.session, number, lock=True)
-    require_state(request, RequestState.RECEIVED, action="结案")
-    if request.emergency and request.countersigned_at is None:
-        raise Conflict("应急先行调拨尚未补签，不能结案", field="state")
+    check_close(uow.actor, request)
     transition(uow, request, RequestState.CLOSED, when, note=note)
     return request
 

@@ -34,7 +34,7 @@ from relief_inventory.allocation.models import (
     Reservation,
     ReservationState,
 )
-from relief_inventory.auth.actor import Role
+from relief_inventory.auth.actor import Actor, Role
 from relief_inventory.auth.policy import require_county, require_depot, require_role
 from relief_inventory.errors import Conflict, InvalidInput
 from relief_inventory.stock import lines as parse
@@ -102,16 +102,31 @@ def dispatch(
         depot_id = depot_by_code(session, depot).id
         require_depot(uow.actor, depot_id)
     request = visible_request(uow, number)
+    return ship(uow, request, check_dispatch(session, uow.actor, request, depot_id), when)
+
+
+def check_dispatch(
+    session: Session, actor: Actor, request: DispatchRequest, depot_id: int | None = None
+) -> list[Reservation]:
+    """Shipping: a keeper whose depots hold picks still reserved for the request (the
+    back office shows the button only then). Returns those picks."""
+    require_role(actor, Role.KEEPER)
     require_state(request, RequestState.ALLOCATED, action="发运")
     mine = [
         r
         for r in reservations_of(session, request, ReservationState.RESERVED)
-        if depot_id in (None, r.depot_id)
-        and (uow.actor.is_admin or r.depot_id in uow.actor.depot_ids)
+        if depot_id in (None, r.depot_id) and (actor.is_admin or r.depot_id in actor.depot_ids)
     ]
     if not mine:
         raise Conflict("本申请在您保管的仓库没有待发运的物资", field="depot")
-    return ship(uow, request, mine, when)
+    return mine
+
+
+def check_receive(actor: Actor, request: DispatchRequest) -> None:
+    """Signing for the goods: a requester of the county, once everything has left."""
+    require_role(actor, Role.REQUESTER)
+    require_county(actor, request.county_id)
+    require_state(request, RequestState.DISPATCHED, action="签收")
 
 
 def ship(
@@ -202,8 +217,7 @@ def receive(
     when = parse.moment(at)
     note = parse.text(note, "note", max_length=2000)
     request = visible_request(uow, number)
-    require_county(uow.actor, request.county_id)
-    require_state(request, RequestState.DISPATCHED, action="签收")
+    check_receive(uow.actor, request)
     request_lines = lines_of(session, request)
     confirmed = _confirmed(uow, request_lines, lines)
     if not note and any(

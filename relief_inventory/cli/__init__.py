@@ -11,10 +11,11 @@ from typing import TypeVar
 
 import click
 from sqlalchemy import Engine
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 
 from relief_inventory import attempts, transactions
 from relief_inventory.auth.services import system_actor
-from relief_inventory.config import Settings
+from relief_inventory.config import ConfigError, Settings
 from relief_inventory.db import engine_for
 from relief_inventory.errors import DomainError
 from relief_inventory.uow import UnitOfWork
@@ -22,8 +23,17 @@ from relief_inventory.uow import UnitOfWork
 T = TypeVar("T")
 
 
-def current_engine() -> Engine:
-    return engine_for(Settings.from_env().database_url)
+def current_engine(create: bool = False) -> Engine:
+    """The configured database; a SQLite file that does not exist is refused unless the
+    command is one that creates it (``init-db``, ``seed``)."""
+    from relief_inventory.ops import crashpoints
+    from relief_inventory.ops.engines import require_database_file
+
+    url = Settings.from_env().database_url
+    if not create:
+        require_database_file(url)
+    crashpoints.install_from_env()
+    return engine_for(url)
 
 
 def admin_uow(reason: str | None = None) -> UnitOfWork:
@@ -57,6 +67,25 @@ class DomainAwareGroup(click.Group):
         except DomainError as error:
             fail(error)
             return None
+        except ConfigError as error:
+            click.echo(f"错误：{error}", err=True)
+            sys.exit(2)
+        except DBAPIError as error:
+            if isinstance(error, IntegrityError | DataError):
+                raise
+            click.echo(f"错误：{database_trouble(error)}", err=True)
+            sys.exit(3)
+
+
+def database_trouble(error: DBAPIError) -> str:
+    """What an operator should read instead of a driver's traceback."""
+    detail = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+    if isinstance(error, OperationalError) and "no such table" not in detail:
+        return f"数据库无法访问或正忙（{detail}）：请检查 RELIEF_DATABASE_URL 与数据库服务"
+    return (
+        f"数据库结构缺失或文件已损坏（{detail}）：未初始化的库请运行 relief init-db，"
+        "损坏的库请从备份恢复（relief restore）"
+    )
 
 
 @click.group(cls=DomainAwareGroup)

@@ -10,12 +10,13 @@ from relief_inventory.bootstrap import init_database
 from relief_inventory.checks import run_checks
 from relief_inventory.cli import current_engine, main
 from relief_inventory.db import open_session
+from relief_inventory.ops.schema import schema_state
 
 
 @main.command("init-db")
 def init_db() -> None:
     """Create or upgrade the database schema to the latest migration."""
-    engine = current_engine()
+    engine = current_engine(create=True)
     init_database(engine)
     click.echo(f"数据库已就绪：{engine.url.render_as_string(hide_password=True)}")
 
@@ -23,7 +24,12 @@ def init_db() -> None:
 @main.command("check")
 def check() -> None:
     """Recompute every balance from the ledger; exit 1 naming each difference."""
-    with open_session(current_engine()) as session:
+    engine = current_engine()
+    problem = schema_state(engine).problem()
+    if problem:
+        click.echo(f"[不符] 数据库结构\n    {problem}")
+        sys.exit(1)
+    with open_session(engine) as session:
         results = run_checks(session)
     failed = False
     for name, problems in results.items():
@@ -37,16 +43,30 @@ def check() -> None:
 @main.command("serve")
 @click.option("--host", default=None, help="Default RELIEF_HOST or 127.0.0.1.")
 @click.option("--port", default=None, type=int, help="Default RELIEF_PORT or 5000.")
-@click.option("--threads", default=8, show_default=True, type=int)
-def serve(host: str | None, port: int | None, threads: int) -> None:
-    """Serve the application with waitress (a production WSGI server)."""
-    from waitress import serve as waitress_serve
+@click.option("--threads", default=None, type=int, help="Default RELIEF_WORKERS or 8.")
+def serve(host: str | None, port: int | None, threads: int | None) -> None:
+    """Serve the application with waitress (a production WSGI server), JSON-lines logs."""
+    import dataclasses
 
     from relief_inventory.app import create_app
-    from relief_inventory.config import Settings
+    from relief_inventory.config import ConfigError, Settings
+    from relief_inventory.ops.logs import configure_logging
+    from relief_inventory.ops.serving import build_server
 
     settings = Settings.from_env()
-    app = create_app(settings)
+    if threads:
+        settings = dataclasses.replace(settings, threads=threads)
+    configure_logging(settings.log_level)
+    try:
+        app = create_app(settings)
+    except ConfigError as error:
+        click.echo(f"无法启动：{error}", err=True)
+        sys.exit(2)
     host, port = host or settings.host, port or settings.port
-    click.echo(f"服务已启动：http://{host}:{port}/  （OpenAPI：/api/openapi.json）")
-    waitress_serve(app, host=host, port=port, threads=threads)
+    server = build_server(app, settings, host, port)
+    click.echo(
+        f"服务已启动：http://{host}:{port}/  （OpenAPI：/api/openapi.json，"
+        f"{settings.threads} 个工作线程，环境 {settings.env}）",
+        err=True,
+    )
+    server.run()

@@ -10,6 +10,7 @@ from relief_inventory.bootstrap import init_database
 from relief_inventory.cli import current_engine, fail, main
 from relief_inventory.cli.tables import render_table
 from relief_inventory.errors import Conflict
+from relief_inventory.ops.marks import is_unfinished
 from seed.generate import (
     DEFAULT_SEED,
     SeedReport,
@@ -61,11 +62,14 @@ def seed(reset: bool, if_empty: bool, random_seed: int, scale: int, quiet: bool)
     """Fill an empty database with the demo prefecture and its 2024 history."""
     if reset and if_empty:
         raise click.UsageError("--reset 与 --if-empty 不能同时使用")
-    engine = current_engine()
+    engine = current_engine(create=True)
     init_database(engine)
     if reset:
         reset_database(engine)
         click.echo("已删除全部数据并重建数据库结构", err=True)
+    elif if_empty and is_unfinished(engine, "seed"):
+        click.echo("上次演示数据写入未完成（进程被中断）：删除半成品并重新写入", err=True)
+        reset_database(engine)
     elif not database_is_empty(engine):
         if if_empty:
             click.echo("数据库已有数据，跳过演示数据（如需重建：relief seed --reset）")

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from relief_inventory.auth.actor import Role
+from relief_inventory.auth.actor import Actor, Role
 from relief_inventory.auth.policy import (
     require_county,
     require_depot,
@@ -323,13 +323,7 @@ def create_release_once(
 def _locked_release(uow: UnitOfWork, number: str, *states: str) -> FundRelease:
     release = release_by_number(uow.session, number)
     release = _lock(uow.session, FundRelease, release.id)
-    if release.state not in states:
-        wanted = "或".join(ReleaseState.LABELS[s] for s in states)
-        raise Conflict(
-            f"{WHAT} {release.number} 当前为{ReleaseState.LABELS[release.state]}，"
-            f"此操作要求{wanted}",
-            field="state",
-        )
+    _require_release_state(release, *states)
     return release
 
 
@@ -341,11 +335,67 @@ def _submit(uow: UnitOfWork, release: FundRelease, when: datetime) -> None:
     uow.session.flush()
 
 
+# -- who may take each next step ----------------------------------------------------------
+# One function per step of a release: the service calls it, and the back office calls the
+# same function to decide whether to show the step's button. Creator, verifier and
+# approver are three different people.
+
+
+def _require_release_state(release: FundRelease, *states: str) -> None:
+    if release.state not in states:
+        wanted = "或".join(ReleaseState.LABELS[s] for s in states)
+        raise Conflict(
+            f"{WHAT} {release.number} 当前为{ReleaseState.LABELS[release.state]}，"
+            f"此操作要求{wanted}",
+            field="state",
+        )
+
+
+def check_submit(actor: Actor, release: FundRelease) -> None:
+    require_role(actor, Role.REQUESTER, Role.FINANCE)
+    require_county(actor, release.county_id, hidden=_hidden(release.number, "release"))
+    _require_release_state(release, ReleaseState.DRAFT)
+
+
+def check_verify(actor: Actor, release: FundRelease) -> None:
+    require_role(actor, Role.FINANCE)
+    _require_release_state(release, ReleaseState.SUBMITTED)
+    require_other_person(actor, release.created_by_id, what=WHAT)
+
+
+def check_approve(actor: Actor, release: FundRelease) -> None:
+    require_role(actor, Role.FINANCE)
+    _require_release_state(release, ReleaseState.VERIFIED)
+    require_other_person(actor, release.created_by_id, release.verified_by_id, what=WHAT)
+
+
+def check_pay(actor: Actor, release: FundRelease) -> None:
+    require_role(actor, Role.FINANCE)
+    _require_release_state(release, ReleaseState.APPROVED)
+    require_other_person(actor, release.created_by_id, what=WHAT)
+
+
+def check_reject(actor: Actor, release: FundRelease) -> None:
+    """Finance, not the creator, until payment; the creator may withdraw their own draft."""
+    _require_release_state(
+        release,
+        ReleaseState.DRAFT,
+        ReleaseState.SUBMITTED,
+        ReleaseState.VERIFIED,
+        ReleaseState.APPROVED,
+    )
+    own_draft = release.state == ReleaseState.DRAFT and release.created_by_id == actor.user_id
+    if not own_draft:
+        require_role(actor, Role.FINANCE)
+        require_other_person(actor, release.created_by_id, what=WHAT)
+
+
 def submit(uow: UnitOfWork, number: str, *, at: datetime | None = None) -> FundRelease:
     require_role(uow.actor, Role.REQUESTER, Role.FINANCE)
     release = release_by_number(uow.session, number)
     require_county(uow.actor, release.county_id, hidden=_hidden(release.number, "release"))
     release = _locked_release(uow, number, ReleaseState.DRAFT)
+    check_submit(uow.actor, release)
     _submit(uow, release, parse.moment(at))
     return release
 
@@ -356,7 +406,7 @@ def verify(
     """Finance checks the supporting data (rolls, lists, invoices) of someone else's request."""
     require_role(uow.actor, Role.FINANCE)
     release = _locked_release(uow, number, ReleaseState.SUBMITTED)
-    require_other_person(uow.actor, release.created_by_id, what=WHAT)
+    check_verify(uow.actor, release)
     release.verification_note = parse.text(note, "note", max_length=500)
     release.state = ReleaseState.VERIFIED
     release.verified_by_id = uow.actor.user_id
@@ -372,7 +422,7 @@ def approve(uow: UnitOfWork, number: str, *, at: datetime | None = None) -> Fund
     found = release_by_number(session, number)
     appropriation = _lock(session, Appropriation, found.appropriation_id)
     release = _locked_release(uow, number, ReleaseState.VERIFIED)
-    require_other_person(uow.actor, release.created_by_id, release.verified_by_id, what=WHAT)
+    check_approve(uow.actor, release)
     _require_live(session, appropriation)
     _require_within(session, appropriation, release.amount)
     release.state = ReleaseState.APPROVED
@@ -388,7 +438,7 @@ def pay(
     """拨付: the approved money is paid out. Not by the person who asked for it."""
     require_role(uow.actor, Role.FINANCE)
     release = _locked_release(uow, number, ReleaseState.APPROVED)
-    require_other_person(uow.actor, release.created_by_id, what=WHAT)
+    check_pay(uow.actor, release)
     release.payment_reference = parse.text(payment_reference, "payment_reference", max_length=64)
     release.state = ReleaseState.RELEASED
     release.released_by_id = uow.actor.user_id
@@ -409,10 +459,7 @@ def reject(uow: UnitOfWork, number: str, *, reason: str, at: datetime | None = N
         ReleaseState.VERIFIED,
         ReleaseState.APPROVED,
     )
-    own_draft = release.state == ReleaseState.DRAFT and release.created_by_id == uow.actor.user_id
-    if not own_draft:
-        require_role(uow.actor, Role.FINANCE)
-        require_other_person(uow.actor, release.created_by_id, what=WHAT)
+    check_reject(uow.actor, release)
     release.state = ReleaseState.REJECTED
     release.rejected_by_id = uow.actor.user_id
     release.rejected_at = parse.moment(at)

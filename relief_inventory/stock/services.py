@@ -650,6 +650,70 @@ def _arrival(
     return outcomes
 
 
+# -- who may take each next step ----------------------------------------------------------
+# One function per step: the service calls it before it changes anything, and the back
+# office calls the same function to decide whether to show the step's button at all.
+
+
+def check_complete(session: Session, actor: Actor, document: StockDocument) -> None:
+    """Booking in a transfer: a keeper of the receiving depot, while it is in transit."""
+    if document.kind != DocKind.TRANSFER or document.state != DocState.IN_TRANSIT:
+        raise Conflict("只有在途的调拨单可以确认入库", field="document")
+    assert document.dest_depot_id is not None
+    require_depot(actor, document.dest_depot_id)
+    _refuse_if_reversal_pending(session, document)
+
+
+def check_approve(session: Session, actor: Actor, document: StockDocument) -> None:
+    """Approving a draft write-off, count or reversal: a keeper of the depot who neither
+    entered it nor (for a reversal) created or validated the original."""
+    if document.state != DocState.DRAFT or document.kind not in APPROVABLE:
+        raise Conflict("只有草稿状态的报废单、盘点单或冲销单需要审批", field="document")
+    _require_keeper_of(actor, document)
+    involved = [document.created_by_id]
+    original = session.get(StockDocument, document.reverses_id) if document.reverses_id else None
+    if original is not None:
+        involved += [original.created_by_id, original.validated_by_id]
+    require_other_person(actor, *involved, what=APPROVABLE[document.kind])
+
+
+def check_cancel(actor: Actor, document: StockDocument) -> None:
+    """Withdrawing a draft: its author only (anyone else rejects it)."""
+    if document.state != DocState.DRAFT:
+        raise Conflict("只有草稿单据可以取消", field="document")
+    _require_keeper_of(actor, document)
+    if document.created_by_id != actor.user_id:
+        raise PermissionDenied("只有制单人可以取消本人的草稿；他人请驳回并说明理由")
+
+
+def check_reject(session: Session, actor: Actor, document: StockDocument) -> None:
+    """Sending back a draft (a second keeper of the depot), or refusing a transfer in
+    transit (a keeper of the receiving depot); never by the document's author."""
+    if document.state == DocState.DRAFT and document.kind in APPROVABLE:
+        _require_keeper_of(actor, document)
+        require_other_person(actor, document.created_by_id, what=APPROVABLE[document.kind])
+    elif document.kind == DocKind.TRANSFER and document.state == DocState.IN_TRANSIT:
+        assert document.dest_depot_id is not None and document.depot_id is not None
+        require_depot(actor, document.dest_depot_id)
+        require_other_person(actor, document.created_by_id, what="调拨单")
+        _refuse_if_reversal_pending(session, document)
+    else:
+        raise Conflict("只有草稿单据或在途的调拨单可以驳回", field="document")
+
+
+def check_reverse(session: Session, actor: Actor, original: StockDocument) -> None:
+    """Proposing a reversal: a keeper of the document's depots, once per document."""
+    if original.kind in (DocKind.REVERSAL, DocKind.DISPATCH):
+        raise Conflict("冲销单和应急调拨发运单不能在此冲销", field="document")
+    if original.state not in (DocState.DONE, DocState.IN_TRANSIT):
+        raise Conflict("只有已完成或在途的单据可以冲销", field="document")
+    live = _live_reversal(session, original)
+    if live is not None:
+        what = "已有待审批的冲销单" if live.state == DocState.DRAFT else "已被冲销："
+        raise Conflict(f"该单据{what}{live.number}", field="document")
+    _require_keeper_of(actor, original)
+
+
 def complete_transfer(
     uow: UnitOfWork,
     number: str,
@@ -663,11 +727,7 @@ def complete_transfer(
     note, as a dispatch receipt does."""
     session = uow.session
     document = document_by_number(session, number, lock=True)
-    if document.kind != DocKind.TRANSFER or document.state != DocState.IN_TRANSIT:
-        raise Conflict("只有在途的调拨单可以确认入库", field="document")
-    assert document.dest_depot_id is not None
-    require_depot(uow.actor, document.dest_depot_id)
-    _refuse_if_reversal_pending(session, document)
+    check_complete(session, uow.actor, document)
     when = parse.moment(at)
     note = parse.text(note, "note", max_length=2000)
     dest_depot = session.get(Depot, document.dest_depot_id)
@@ -871,14 +931,8 @@ def approve(
     document = document_by_number(session, number, lock=True)
     if kind is not None and document.kind != kind:
         raise NotFound(f"{DocKind.LABELS.get(kind, kind)}不存在：{number}", field="document")
-    if document.state != DocState.DRAFT or document.kind not in APPROVABLE:
-        raise Conflict("只有草稿状态的报废单、盘点单或冲销单需要审批", field="document")
-    _require_keeper_of(uow.actor, document)
-    involved = [document.created_by_id]
+    check_approve(session, uow.actor, document)
     original = session.get(StockDocument, document.reverses_id) if document.reverses_id else None
-    if original is not None:
-        involved += [original.created_by_id, original.validated_by_id]
-    require_other_person(uow.actor, *involved, what=APPROVABLE[document.kind])
     when = parse.moment(at)
     holds.use(uow, document, when)
     if document.kind == DocKind.COUNT:
@@ -905,11 +959,7 @@ def cancel(
     """The author withdraws their own draft (anyone else rejects it, with a reason)."""
     session = uow.session
     document = document_by_number(session, number, lock=True)
-    if document.state != DocState.DRAFT:
-        raise Conflict("只有草稿单据可以取消", field="document")
-    _require_keeper_of(uow.actor, document)
-    if document.created_by_id != uow.actor.user_id:
-        raise PermissionDenied("只有制单人可以取消本人的草稿；他人请驳回并说明理由")
+    check_cancel(uow.actor, document)
     reason = parse.text(reason, "reason", max_length=500, required=True)
     _close_draft(uow, document, f"取消：{reason}", parse.moment(at))
     return document
@@ -925,15 +975,11 @@ def reject(
     document = document_by_number(session, number, lock=True)
     reason = parse.text(reason, "reason", max_length=500, required=True)
     when = parse.moment(at)
-    if document.state == DocState.DRAFT and document.kind in APPROVABLE:
-        _require_keeper_of(uow.actor, document)
-        require_other_person(uow.actor, document.created_by_id, what=APPROVABLE[document.kind])
+    check_reject(session, uow.actor, document)
+    if document.state == DocState.DRAFT:
         _close_draft(uow, document, f"驳回：{reason}", when)
-    elif document.kind == DocKind.TRANSFER and document.state == DocState.IN_TRANSIT:
-        assert document.dest_depot_id is not None and document.depot_id is not None
-        require_depot(uow.actor, document.dest_depot_id)
-        require_other_person(uow.actor, document.created_by_id, what="调拨单")
-        _refuse_if_reversal_pending(session, document)
+    else:
+        assert document.depot_id is not None
         source_depot = session.get(Depot, document.depot_id)
         assert source_depot is not None
         back = depot_stock_location(session, source_depot)
@@ -943,8 +989,6 @@ def reject(
                 post_move(uow, document, _portion_of(session, move), transit, back, when)
         document.reason = f"{document.reason}；拒收退回：{reason}".lstrip("；")
         document.state = DocState.CANCELLED
-    else:
-        raise Conflict("只有草稿单据或在途的调拨单可以驳回", field="document")
     document.rejected_by_id = uow.actor.user_id
     session.flush()
     return document
@@ -1216,15 +1260,7 @@ def reverse(
     session = uow.session
     original = document_by_number(session, number, lock=True)
     reason = parse.text(reason, "reason", max_length=2000, required=True)
-    if original.kind in (DocKind.REVERSAL, DocKind.DISPATCH):
-        raise Conflict("冲销单和应急调拨发运单不能在此冲销", field="document")
-    if original.state not in (DocState.DONE, DocState.IN_TRANSIT):
-        raise Conflict("只有已完成或在途的单据可以冲销", field="document")
-    live = _live_reversal(session, original)
-    if live is not None:
-        what = "已有待审批的冲销单" if live.state == DocState.DRAFT else "已被冲销："
-        raise Conflict(f"该单据{what}{live.number}", field="document")
-    _require_keeper_of(uow.actor, original)
+    check_reverse(session, uow.actor, original)
     when = parse.moment(at)
     document = new_document(
         uow,

@@ -1,0 +1,69 @@
+"""Dropdown options for the forms, scoped like everything else: a keeper picks among the
+depots they keep, a requester their county; catalogue data (items, owners) is public to
+every signed-in user, as in the API."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from relief_inventory.admin.base import read_session
+from relief_inventory.admin.login import current_actor
+from relief_inventory.auth.actor import Role
+from relief_inventory.stock import scope
+from relief_inventory.stock.models import Item, Owner
+from relief_inventory.warehouse.models import County, Depot
+
+
+def _label(name: str, code: str) -> str:
+    return f"{name}（{code}）"
+
+
+def my_depots() -> list[tuple[str, str]]:
+    """Depots the user keeps (admins: all): where they may book stock."""
+    actor = current_actor()
+    with read_session() as session:
+        query = select(Depot).where(Depot.active.is_(True)).order_by(Depot.code)
+        if not actor.is_admin:
+            query = query.where(Depot.id.in_(actor.depot_ids))
+        return [(d.code, _label(d.name, d.code)) for d in session.scalars(query)]
+
+
+def visible_depots() -> list[tuple[str, str]]:
+    actor = current_actor()
+    with read_session() as session:
+        query = select(Depot).where(scope.depots_clause(actor, Depot.id)).order_by(Depot.code)
+        return [(d.code, _label(d.name, d.code)) for d in session.scalars(query)]
+
+
+def all_depots() -> list[tuple[str, str]]:
+    """A transfer's destination may be any active depot."""
+    with read_session() as session:
+        query = select(Depot).where(Depot.active.is_(True)).order_by(Depot.code)
+        return [(d.code, _label(d.name, d.code)) for d in session.scalars(query)]
+
+
+def counties() -> list[tuple[str, str]]:
+    """Requesters choose among their own counties; the office roles among all."""
+    actor = current_actor()
+    with read_session() as session:
+        query = select(County).where(County.active.is_(True)).order_by(County.code)
+        if not actor.is_admin and actor.has(Role.REQUESTER) and not scope.sees_everything(actor):
+            query = query.where(County.id.in_(actor.county_ids))
+        return [(c.code, _label(c.name, c.code)) for c in session.scalars(query)]
+
+
+def items() -> list[tuple[str, str]]:
+    with read_session() as session:
+        query = select(Item).where(Item.active.is_(True)).order_by(Item.code)
+        return [
+            (i.code, f"{i.name} {i.specification}（{i.code}，{i.unit}）")
+            for i in session.scalars(query)
+        ]
+
+
+def owners() -> list[tuple[str, str]]:
+    with read_session() as session:
+        return [
+            (o.code, _label(o.name, o.code))
+            for o in session.scalars(select(Owner).order_by(Owner.code))
+        ]

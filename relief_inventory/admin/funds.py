@@ -1,0 +1,581 @@
+"""Relief funds in the back office: releases (资金拨付) with their road 草稿 → 已提交 → 已核实
+→ 已批准 → 已拨付, three signatures by three people, the notice to print; sources (资金来源)
+and appropriations (资金下达) with their forms. Each step is the funds service's, and its
+button shows only when the service's own check (``funds.services.check_*``) passes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import abort, current_app, redirect, request, url_for
+from flask_admin import expose
+from markupsafe import Markup
+from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy.orm import Session
+
+from relief_inventory.admin import choices, sheets
+from relief_inventory.admin.base import (
+    ScopedFilter,
+    SearchedLedgerView,
+    allowed,
+    local_time,
+    read_session,
+    try_service,
+)
+from relief_inventory.admin.forms import DocForm, Field, new_form_key, parse_header
+from relief_inventory.admin.login import current_actor
+from relief_inventory.api.printing import pdf_response
+from relief_inventory.auth.actor import Actor, Role
+from relief_inventory.errors import DomainError, PermissionDenied
+from relief_inventory.funds import queries as fund_queries
+from relief_inventory.funds import services as funds
+from relief_inventory.funds.models import (
+    Appropriation,
+    FundKind,
+    FundLevel,
+    FundRelease,
+    FundSource,
+    Purpose,
+    ReleaseState,
+)
+from relief_inventory.idempotency import once
+from relief_inventory.timeutil import format_local
+from relief_inventory.warehouse.models import County
+from reports.printing import PrintOptions, print_document
+
+ROAD = [
+    (ReleaseState.DRAFT, "草稿"),
+    (ReleaseState.SUBMITTED, "已提交"),
+    (ReleaseState.VERIFIED, "已核实"),
+    (ReleaseState.APPROVED, "已批准"),
+    (ReleaseState.RELEASED, "已拨付"),
+]
+PRINTABLE = (ReleaseState.APPROVED, ReleaseState.RELEASED)
+
+
+def money(value: Any) -> str:
+    return "" if value is None else f"{value:,.2f}"
+
+
+def county_clause(actor: Actor, column: Any) -> ColumnElement[bool]:
+    """The counties ``funds.queries.county_scope`` lets the actor read."""
+    try:
+        counties = fund_queries.county_scope(actor)
+    except PermissionDenied:
+        return false()
+    return true() if counties is None else column.in_(counties)
+
+
+def my_appropriations() -> list[tuple[str, str]]:
+    actor = current_actor()
+    with read_session() as session:
+        rows = session.execute(
+            select(Appropriation.number, Appropriation.document_number, County.name)
+            .join(County, County.id == Appropriation.county_id)
+            .where(county_clause(actor, Appropriation.county_id))
+            .order_by(Appropriation.number.desc())
+            .limit(500)
+        )
+        return [(n, f"{n} {c} {d}") for n, d, c in rows]
+
+
+def sources() -> list[tuple[str, str]]:
+    with read_session() as session:
+        rows = session.execute(
+            select(FundSource.number, FundSource.document_number)
+            .order_by(FundSource.number.desc())
+            .limit(500)
+        )
+        return [(n, f"{n} {d}") for n, d in rows]
+
+
+RELEASE_FORM = DocForm(
+    "release",
+    "资金拨付申请",
+    [
+        Field("appropriation", "资金下达（指标）", "select", True, my_appropriations),
+        Field("purpose", "用途", "select", True, lambda: list(Purpose.LABELS.items())),
+        Field("amount", "金额（元，如 12000.00）", required=True),
+        Field("beneficiaries", "救助人数", "int"),
+        Field("households", "户数", "int"),
+        Field("description", "说明"),
+        Field("evidence", "申请依据（花名册、评议公示等）", "textarea"),
+        Field("submit", "保存后立即提交", "flag"),
+    ],
+    [],
+    lambda values: funds.create_release,
+    roles=(Role.REQUESTER, Role.FINANCE),
+)
+SOURCE_FORM = DocForm(
+    "source",
+    "资金来源",
+    [
+        Field("level", "来源层级", "select", True, lambda: list(FundLevel.LABELS.items())),
+        Field("kind", "资金类别", "select", True, lambda: list(FundKind.LABELS.items())),
+        Field("year", "年度", "int", True),
+        Field("document_number", "文号", required=True),
+        Field("amount", "金额（元）", required=True),
+        Field("title", "标题"),
+        Field("issued_on", "下达日期", "date"),
+    ],
+    [],
+    lambda values: funds.create_source,
+    roles=(Role.FINANCE,),
+)
+APPROPRIATION_FORM = DocForm(
+    "appropriation",
+    "资金下达",
+    [
+        Field("source", "资金来源", "select", True, sources),
+        Field("county", "下达县市", "select", True, choices.counties),
+        Field("document_number", "文号", required=True),
+        Field("amount", "金额（元）", required=True),
+        Field("issued_on", "下达日期", "date"),
+        Field("note", "备注"),
+    ],
+    [],
+    lambda values: funds.appropriate,
+    roles=(Role.FINANCE,),
+)
+
+
+def link(endpoint: str, number: str) -> Markup:
+    return Markup('<a href="{}">{}</a>').format(url_for(endpoint, number=number), number)
+
+
+def render_form(view: Any, form: DocForm, cancel: str):  # type: ignore[no-untyped-def]
+    """A header-only form (sources, appropriations, releases): the service call is made
+    once per form key, a refusal shows the form again with the service's message."""
+    actor = current_actor()
+    if not (actor.is_admin or actor.has(*form.roles)):
+        abort(403)
+    posted = request.form if request.method == "POST" else None
+    if posted is not None:
+        values = parse_header(form, posted)
+        key = posted.get("form_key") or None
+        operation = form.build(values)
+        made = try_service(
+            lambda uow: once(uow, key, operation, **values)[0],
+            what=f"新建{form.title}",
+            done=f"{form.title}已保存",
+        )
+        if made is not None:
+            return redirect(url_for(".view", number=made.number))
+    return view.render(
+        "backoffice/doc_form.html",
+        form=form,
+        posted=posted,
+        rows={},
+        form_key=(posted.get("form_key") if posted else None) or new_form_key(),
+        cancel_url=cancel,
+    ), (422 if posted is not None else 200)
+
+
+class ReleasesView(SearchedLedgerView):
+    roles = ()
+    can_view_details = False
+    list_template = "backoffice/funds_list.html"
+    new_label = "申请资金拨付"
+    search_hint = "拨付单号"
+    column_list = (
+        "number",
+        "county_id",
+        "purpose",
+        "amount",
+        "beneficiaries",
+        "state",
+        "created_at",
+    )
+    column_sortable_list = ("number", "created_at", "amount")
+    column_default_sort = ("id", True)
+    column_labels = {
+        "number": "拨付单号",
+        "county_id": "县市",
+        "purpose": "用途",
+        "amount": "金额（元）",
+        "beneficiaries": "救助人数",
+        "state": "状态",
+        "created_at": "申请时间",
+    }
+    column_formatters = {
+        "number": lambda _v, _c, m, _n: link("releases.view", m.number),
+        "county_id": lambda view, _c, m, _n: view.lookup().label(County, m.county_id),
+        "purpose": lambda _v, _c, m, _n: Purpose.LABELS.get(m.purpose, m.purpose),
+        "amount": lambda _v, _c, m, _n: money(m.amount),
+        "state": lambda _v, _c, m, _n: ReleaseState.LABELS.get(m.state, m.state),
+        "created_at": local_time,
+    }
+    column_formatters_export = {**column_formatters, "number": lambda _v, _c, m, _n: m.number}
+
+    def scope(self, actor: Actor) -> ColumnElement[bool]:
+        return county_clause(actor, FundRelease.county_id)
+
+    def search_clause(self, term: str) -> ColumnElement[bool]:
+        return FundRelease.number == term.upper()
+
+    def get_filters(self) -> list[Any]:
+        return [
+            ScopedFilter(
+                FundRelease.state,
+                "状态",
+                lambda: list(ReleaseState.LABELS.items()),
+                lambda v: FundRelease.state == v,
+            ),
+            ScopedFilter(
+                FundRelease.county_id,
+                "县市",
+                choices.counties,
+                lambda code: (
+                    FundRelease.county_id
+                    == select(County.id).where(County.code == code).scalar_subquery()
+                ),
+            ),
+            ScopedFilter(
+                FundRelease.id,
+                "待我处理",
+                lambda: [("yes", "是")],
+                lambda _v: fund_queries.waiting_for(current_actor()),
+            ),
+        ]
+
+    def prefetch(self, rows: list[Any]) -> None:
+        self.lookup().small(County)
+
+    def _readable(self, session: Session, number: str) -> tuple[FundRelease, dict]:
+        if len(number) > 32:
+            abort(404)
+        found = session.scalar(select(FundRelease).where(FundRelease.number == number))
+        if found is None:
+            abort(404)
+        try:
+            return found, fund_queries.release_detail(session, current_actor(), number)
+        except DomainError:
+            abort(404)
+
+    @expose("/view/<number>")
+    def view(self, number: str):  # type: ignore[no-untyped-def]
+        with read_session() as session:
+            found, detail = self._readable(session, number)
+            sheet = self._sheet(session, found, detail)
+        return self.render("backoffice/sheet.html", sheet=sheet)
+
+    def _sheet(self, session: Session, found: FundRelease, detail: dict) -> sheets.Sheet:
+        actor = current_actor()
+        reason = sheets.Input("reason", "理由（必填）", required=True)
+        candidates: list[tuple[Callable[[], object], sheets.Action]] = [
+            (lambda: funds.check_submit(actor, found), sheets.Action("submit", "提交")),
+            (
+                lambda: funds.check_verify(actor, found),
+                sheets.Action("verify", "核实", "success", [sheets.Input("note", "核实意见")]),
+            ),
+            (
+                lambda: funds.check_approve(actor, found),
+                sheets.Action("approve", "批准", "success"),
+            ),
+            (
+                lambda: funds.check_pay(actor, found),
+                sheets.Action(
+                    "release", "拨付", "success", [sheets.Input("payment_reference", "支付凭证号")]
+                ),
+            ),
+            (
+                lambda: funds.check_reject(actor, found),
+                sheets.Action("reject", "驳回", "danger", [reason]),
+            ),
+        ]
+        fields: list[tuple[str, Any]] = [
+            ("县市", f"{detail['county_name']}（{detail['county']}）"),
+            (
+                "资金下达",
+                {
+                    "text": detail["appropriation"],
+                    "href": url_for("appropriations.view", number=detail["appropriation"]),
+                },
+            ),
+            ("用途", Purpose.LABELS.get(detail["purpose"], detail["purpose"])),
+            ("金额（元）", money(detail["amount"])),
+            ("救助人数 / 户数", f"{detail['beneficiaries']} / {detail['households']}"),
+            ("说明", detail["description"]),
+            ("申请依据", detail["evidence"]),
+            ("支付凭证号", detail["payment_reference"]),
+        ]
+        signatures = sheets.Table(
+            "签字（三人分离）",
+            ["环节", "经办人", "时间", "意见"],
+            [
+                ["申请", detail["created_by"], format_local(detail["created_at"]), ""],
+                [
+                    "核实",
+                    detail["verified_by"] or "",
+                    format_local(detail["verified_at"]),
+                    detail["verification_note"],
+                ],
+                ["批准", detail["approved_by"] or "", format_local(detail["approved_at"]), ""],
+                ["拨付", detail["released_by"] or "", format_local(detail["released_at"]), ""],
+                [
+                    "驳回",
+                    detail["rejected_by"] or "",
+                    format_local(detail["rejected_at"]),
+                    detail["reject_reason"],
+                ],
+            ],
+        )
+        related = [
+            (
+                f"资金下达 {detail['appropriation']}",
+                url_for("appropriations.view", number=detail["appropriation"]),
+            ),
+        ]
+        if fund_queries.county_scope(actor) is None:
+            related.append(
+                (f"资金来源 {detail['source']}", url_for("sources.view", number=detail["source"]))
+            )
+        banner = None
+        if detail["reversed_by"]:
+            banner = f"作废：已冲销（{detail['reversed_by']}）"
+        elif detail["reversal_pending"]:
+            banner = f"冲销待审批（{detail['reversal_pending']}）"
+        return sheets.Sheet(
+            kind_label="资金拨付",
+            number=found.number,
+            states=ROAD,
+            state=found.state,
+            state_label=ReleaseState.LABELS.get(found.state, found.state),
+            act_url=url_for(".act", number=found.number, action="x")[:-1],
+            actions=[a for check, a in candidates if allowed(check)],
+            fields=fields,
+            tables=[signatures],
+            related=related,
+            prints=[("打印拨付通知（PDF）", url_for(".print_pdf", number=found.number))]
+            if found.state in PRINTABLE
+            else [],
+            history=sheets.history(session, "fund_release", found.id, found.number),
+            banner=banner,
+        )
+
+    @expose("/act/<number>/<action>", methods=("POST",))
+    def act(self, number: str, action: str):  # type: ignore[no-untyped-def]
+        with read_session() as session:
+            self._readable(session, number)
+        form = request.form
+        work: dict[str, Callable[[Any], Any]] = {
+            "submit": lambda uow: funds.submit(uow, number),
+            "verify": lambda uow: funds.verify(uow, number, note=form.get("note", "")),
+            "approve": lambda uow: funds.approve(uow, number),
+            "release": lambda uow: funds.pay(
+                uow, number, payment_reference=form.get("payment_reference", "")
+            ),
+            "reject": lambda uow: funds.reject(uow, number, reason=form.get("reason", "")),
+        }
+        if action not in work:
+            abort(404)
+        try_service(work[action], what=f"{action} {number}", done="操作成功")
+        return redirect(url_for(".view", number=number))
+
+    @expose("/print/<number>")
+    def print_pdf(self, number: str):  # type: ignore[no-untyped-def]
+        with read_session() as session:
+            self._readable(session, number)
+        options = PrintOptions.from_settings(current_app.config["RELIEF_SETTINGS"])
+        engine = current_app.extensions["relief_engine"]
+        return pdf_response(
+            print_document(engine, current_actor(), number, options), f"{number}.pdf"
+        )
+
+    @expose("/new", methods=("GET", "POST"))
+    def new(self):  # type: ignore[no-untyped-def]
+        return render_form(self, RELEASE_FORM, url_for(".index_view"))
+
+
+class AppropriationsView(SearchedLedgerView):
+    roles = ()
+    can_view_details = False
+    list_template = "backoffice/funds_list.html"
+    new_label = "新建资金下达"
+    new_roles = (Role.FINANCE,)
+    search_hint = "下达单号或文号"
+    column_list = ("number", "county_id", "document_number", "amount", "issued_on", "created_at")
+    column_sortable_list = ("number", "created_at")
+    column_default_sort = ("id", True)
+    column_labels = {
+        "number": "下达单号",
+        "county_id": "县市",
+        "document_number": "文号",
+        "amount": "金额（元）",
+        "issued_on": "下达日期",
+        "created_at": "录入时间",
+    }
+    column_formatters = {
+        "number": lambda _v, _c, m, _n: link("appropriations.view", m.number),
+        "county_id": lambda view, _c, m, _n: view.lookup().label(County, m.county_id),
+        "amount": lambda _v, _c, m, _n: money(m.amount),
+        "created_at": local_time,
+    }
+    column_formatters_export = {**column_formatters, "number": lambda _v, _c, m, _n: m.number}
+
+    def scope(self, actor: Actor) -> ColumnElement[bool]:
+        return county_clause(actor, Appropriation.county_id)
+
+    def search_clause(self, term: str) -> ColumnElement[bool]:
+        return (Appropriation.number == term.upper()) | (Appropriation.document_number == term)
+
+    def prefetch(self, rows: list[Any]) -> None:
+        self.lookup().small(County)
+
+    @expose("/view/<number>")
+    def view(self, number: str):  # type: ignore[no-untyped-def]
+        actor = current_actor()
+        with read_session() as session:
+            try:
+                detail = fund_queries.appropriation_detail(session, actor, number[:32])
+            except DomainError:
+                abort(404)
+            found = session.scalar(select(Appropriation).where(Appropriation.number == number))
+            releases = session.execute(
+                select(FundRelease.number, FundRelease.amount, FundRelease.state)
+                .where(FundRelease.appropriation_id == found.id)
+                .order_by(FundRelease.id)
+            ).all()
+            remaining = detail["amount"] - detail["committed"] - detail["released"]
+            related = [(f"拨付 {n}", url_for("releases.view", number=n)) for n, _a, _s in releases]
+            if fund_queries.county_scope(actor) is None:
+                related.insert(
+                    0,
+                    (
+                        f"资金来源 {detail['source']}",
+                        url_for("sources.view", number=detail["source"]),
+                    ),
+                )
+            sheet = sheets.Sheet(
+                kind_label="资金下达",
+                number=number,
+                states=[("live", "已下达")],
+                state="reversed" if detail["reversed_by"] else "live",
+                state_label="已冲销" if detail["reversed_by"] else "已下达",
+                act_url="",
+                fields=[
+                    ("县市", f"{detail['county_name']}（{detail['county']}）"),
+                    ("文号", detail["document_number"]),
+                    ("资金来源", f"{detail['source']} {detail['source_document']}"),
+                    ("金额（元）", money(detail["amount"])),
+                    ("已批准未付", money(detail["committed"])),
+                    ("已拨付", money(detail["released"])),
+                    ("可用余额", money(remaining)),
+                    ("下达日期", str(detail["issued_on"] or "")),
+                    ("备注", detail["note"]),
+                ],
+                tables=[
+                    sheets.Table(
+                        "拨付",
+                        ["单号", "金额（元）", "状态"],
+                        [
+                            [
+                                {"text": n, "href": url_for("releases.view", number=n)},
+                                money(a),
+                                ReleaseState.LABELS.get(s, s),
+                            ]
+                            for n, a, s in releases
+                        ],
+                        numeric={1},
+                    )
+                ],
+                related=related,
+                history=sheets.history(session, "appropriation", found.id, number),
+            )
+        return self.render("backoffice/sheet.html", sheet=sheet)
+
+    @expose("/new", methods=("GET", "POST"))
+    def new(self):  # type: ignore[no-untyped-def]
+        return render_form(self, APPROPRIATION_FORM, url_for(".index_view"))
+
+
+class SourcesView(SearchedLedgerView):
+    roles = (Role.FINANCE, Role.AUDITOR)
+    can_view_details = False
+    list_template = "backoffice/funds_list.html"
+    new_label = "新建资金来源"
+    new_roles = (Role.FINANCE,)
+    search_hint = "来源单号或文号"
+    column_list = ("number", "level", "kind", "year", "document_number", "amount", "issued_on")
+    column_sortable_list = ("number", "year")
+    column_default_sort = ("id", True)
+    column_labels = {
+        "number": "来源单号",
+        "level": "层级",
+        "kind": "类别",
+        "year": "年度",
+        "document_number": "文号",
+        "amount": "金额（元）",
+        "issued_on": "下达日期",
+    }
+    column_formatters = {
+        "number": lambda _v, _c, m, _n: link("sources.view", m.number),
+        "level": lambda _v, _c, m, _n: FundLevel.LABELS.get(m.level, m.level),
+        "kind": lambda _v, _c, m, _n: FundKind.LABELS.get(m.kind, m.kind),
+        "amount": lambda _v, _c, m, _n: money(m.amount),
+    }
+    column_formatters_export = {**column_formatters, "number": lambda _v, _c, m, _n: m.number}
+
+    def search_clause(self, term: str) -> ColumnElement[bool]:
+        return (FundSource.number == term.upper()) | (FundSource.document_number == term)
+
+    @expose("/view/<number>")
+    def view(self, number: str):  # type: ignore[no-untyped-def]
+        actor = current_actor()
+        with read_session() as session:
+            try:
+                detail = fund_queries.source_detail(session, actor, number[:32])
+            except DomainError:
+                abort(404)
+            found = session.scalar(select(FundSource).where(FundSource.number == number))
+            children = session.execute(
+                select(Appropriation.number, County.name, Appropriation.amount)
+                .join(County, County.id == Appropriation.county_id)
+                .where(Appropriation.source_id == found.id)
+                .order_by(Appropriation.number)
+            ).all()
+            sheet = sheets.Sheet(
+                kind_label="资金来源",
+                number=number,
+                states=[("live", "已到账")],
+                state="reversed" if detail["reversed_by"] else "live",
+                state_label="已冲销" if detail["reversed_by"] else "已到账",
+                act_url="",
+                fields=[
+                    ("层级", FundLevel.LABELS.get(detail["level"], detail["level"])),
+                    ("类别", FundKind.LABELS.get(detail["kind"], detail["kind"])),
+                    ("年度", detail["year"]),
+                    ("文号", detail["document_number"]),
+                    ("标题", detail["title"]),
+                    ("金额（元）", money(detail["amount"])),
+                    ("已下达", money(detail["appropriated"])),
+                    ("未下达", money(detail["amount"] - detail["appropriated"])),
+                ],
+                tables=[
+                    sheets.Table(
+                        "下达县市",
+                        ["下达单号", "县市", "金额（元）"],
+                        [
+                            [
+                                {"text": n, "href": url_for("appropriations.view", number=n)},
+                                c,
+                                money(a),
+                            ]
+                            for n, c, a in children
+                        ],
+                        numeric={2},
+                    )
+                ],
+                related=[
+                    (f"资金下达 {n}", url_for("appropriations.view", number=n))
+                    for n, _c, _a in children
+                ],
+                history=sheets.history(session, "fund_source", found.id, number),
+            )
+        return self.render("backoffice/sheet.html", sheet=sheet)
+
+    @expose("/new", methods=("GET", "POST"))
+    def new(self):  # type: ignore[no-untyped-def]
+        return render_form(self, SOURCE_FORM, url_for(".index_view"))

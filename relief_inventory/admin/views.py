@@ -1,0 +1,66 @@
+"""Which views the back office has, in which menu, for whom."""
+
+from __future__ import annotations
+
+import warnings
+
+from flask_admin import Admin
+from sqlalchemy.orm import scoped_session
+
+from relief_inventory.admin import dispatch, documents, funds, ledger
+from relief_inventory.allocation.models import DispatchRequest, Reservation
+from relief_inventory.audit.models import AuditEntry
+from relief_inventory.funds.models import Appropriation, FundRelease, FundSource
+from relief_inventory.stock.models import Lot, Move, Quant, StockDocument
+
+LEDGER = "台账"
+FUNDS = "救灾资金"
+
+
+def register(admin: Admin, session: scoped_session) -> None:
+    # Flask-Admin 2.2 prefers a Flask-SQLAlchemy object, which would open a second engine
+    # beside the application's; the scoped session of the one factory is what we want.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Passing a session object", DeprecationWarning)
+        _register(admin, session)
+
+
+def _register(admin: Admin, session: scoped_session) -> None:
+    admin.add_view(
+        documents.DocumentsView(
+            StockDocument, session, name="库存单据", endpoint="documents", url="/documents"
+        )
+    )
+    admin.add_view(
+        dispatch.DispatchView(
+            DispatchRequest, session, name="调拨申请", endpoint="requests", url="/dispatch"
+        )
+    )
+    for view in (
+        funds.ReleasesView(
+            FundRelease, session, name="资金拨付", endpoint="releases", url="/funds/releases"
+        ),
+        funds.AppropriationsView(
+            Appropriation,
+            session,
+            name="资金下达",
+            endpoint="appropriations",
+            url="/funds/appropriations",
+        ),
+        funds.SourcesView(
+            FundSource, session, name="资金来源", endpoint="sources", url="/funds/sources"
+        ),
+    ):
+        view.category = FUNDS
+        admin.add_view(view)
+    for view in (
+        ledger.QuantsView(Quant, session, name="库存余额", endpoint="quants", url="/quants"),
+        ledger.MovesView(Move, session, name="库存流水", endpoint="moves", url="/moves"),
+        ledger.LotsView(Lot, session, name="批次", endpoint="lots", url="/lots"),
+        ledger.ReservationsView(
+            Reservation, session, name="调拨预留", endpoint="reservations", url="/reservations"
+        ),
+        ledger.AuditView(AuditEntry, session, name="审计日志", endpoint="auditlog", url="/audit"),
+    ):
+        view.category = LEDGER
+        admin.add_view(view)

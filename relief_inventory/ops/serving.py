@@ -1,0 +1,82 @@
+"""``relief serve``: waitress with limits sized so that hostile or broken clients cannot
+take the server away from everyone else.
+
+waitress reads requests on one event-loop thread and hands only complete requests to its
+worker threads, so slow clients cost a socket, not a worker. Its defaults still let a few
+of them win: 100 connections in all (then it stops accepting, and every new client waits),
+and an idle timeout that any byte resets, so a client sending one header line every few
+seconds holds its connection forever. Here the connection limit is high (sockets are
+cheap; the worker threads are the scarce part), and a request whose headers are not
+complete within ``header_timeout`` seconds of its first byte is closed, however busily it
+trickles. Bodies over the limit are refused by the application (413, common shape) from
+their Content-Length, and by waitress itself when they come chunked.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser
+from waitress.server import create_server
+
+from relief_inventory.config import Settings
+
+MAX_HEADER_BYTES = 64 * 1024
+
+
+class _TimedParser(HTTPRequestParser):
+    """Remembers when the request's first byte arrived."""
+
+    def __init__(self, adj: Any):
+        super().__init__(adj)
+        self.started = time.monotonic()
+
+
+class _Channel(HTTPChannel):
+    parser_class = _TimedParser
+
+
+def _close_slow_headers(server: Any, header_timeout: float) -> None:
+    """Extend the server's periodic maintenance (run from its event loop) with the header
+    deadline."""
+    idle_maintenance = server.maintenance
+
+    def maintenance(now: float) -> None:
+        idle_maintenance(now)
+        cutoff = time.monotonic() - header_timeout
+        for channel in list(server.active_channels.values()):
+            request = channel.request
+            if (
+                request is not None
+                and not request.headers_finished
+                and getattr(request, "started", cutoff) < cutoff
+            ):
+                server.logger.info("closing a connection slow to send its headers")
+                channel.will_close = True
+
+    server.maintenance = maintenance
+
+
+def waitress_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "threads": settings.threads,
+        "connection_limit": settings.connection_limit,
+        "channel_timeout": settings.channel_timeout,
+        "cleanup_interval": max(1, min(settings.header_timeout, settings.channel_timeout) // 2),
+        "max_request_header_size": MAX_HEADER_BYTES,
+        # chunked bodies have no Content-Length for the application to refuse up front
+        "max_request_body_size": settings.max_body_bytes + MAX_HEADER_BYTES,
+        "backlog": 1024,
+        "asyncore_use_poll": True,  # select() stops at 1024 descriptors
+        "ident": "relief",
+        "clear_untrusted_proxy_headers": False,
+    }
+
+
+def build_server(app: Any, settings: Settings, host: str, port: int) -> Any:
+    server = create_server(app, host=host, port=port, **waitress_options(settings))
+    server.channel_class = _Channel
+    _close_slow_headers(server, settings.header_timeout)
+    return server

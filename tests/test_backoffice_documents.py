@@ -1,0 +1,226 @@
+"""Stock documents in the back office: the documents' own forms call the services, the
+buttons are exactly the steps the service would allow, another depot's document cannot
+be opened, printed or acted on by guessing its URL, and what users type is shown as text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from relief_inventory.db import open_session
+from relief_inventory.stock import services as stock
+from relief_inventory.stock.models import StockDocument
+from tests.backoffice_tools import Office, csrf_token, make_office, office_url, post_form
+from tests.conftest import BACKENDS
+from tests.factories import receive_basic
+
+HOSTILE = "<script>alert(\"x\")</script> 受潮“霉变”，'引号'"
+
+
+def prepare(world) -> dict:
+    zx = receive_basic(world, 100, "ZX")
+    sb = receive_basic(world, 50, "SB")
+    return {"zx": zx, "sb": sb}
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def office(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[Office]:
+    url = office_url(request, tmp_path_factory.mktemp("documents"))
+    yield from make_office(url, prepare)
+
+
+def scrap_draft(office: Office, who: str = "keeper_zx", reason: str = "受潮霉变") -> str:
+    with office.world.uow(who) as uow:
+        return stock.propose_scrap(
+            uow,
+            depot="ZX",
+            reason=reason,
+            lines=[{"item": "RICE-10", "lot": "R-ZX-1", "quantity": 1}],
+        ).number
+
+
+def document(office: Office, number: str) -> StockDocument:
+    with open_session(office.world.engine) as session:
+        return session.scalar(select(StockDocument).where(StockDocument.number == number))
+
+
+def test_keeper_books_a_receipt_with_two_lines_through_the_form(office: Office) -> None:
+    client = office.client("keeper_zx")
+    form = client.get("/documents/new/receipt")
+    assert form.status_code == 200 and "新建入库单" in form.text
+    response = client.post(
+        "/documents/new/receipt",
+        data={
+            "csrf_token": csrf_token(form.text),
+            "form_key": "bo-test-receipt-1",
+            "depot": "ZX",
+            "partner": "昆明帐篷厂",
+            "origin": "purchase",
+            "reason": "2026 年度采购",
+            "lines-item": ["TENT-12", "RICE-10"],
+            "lines-lot": ["T-BO-1", "R-BO-1"],
+            "lines-quantity": ["30", "40"],
+            "lines-owner": ["", ""],
+            "lines-production_date": ["", "2026-01-05"],
+            "lines-expiry_date": ["", ""],
+        },
+    )
+    assert response.status_code == 302, response.text
+    number = response.headers["Location"].rsplit("/", 1)[1]
+    assert number.startswith("RK-")
+    page = client.get(f"/documents/view/{number}").text
+    assert "T-BO-1" in page and "R-BO-1" in page and "历史记录" in page
+    assert "keeper_zx" in page  # the chatter names who made it
+    # the same form posted again (a double click) books nothing twice
+    again = client.post(
+        "/documents/new/receipt",
+        data={
+            "csrf_token": csrf_token(form.text),
+            "form_key": "bo-test-receipt-1",
+            "depot": "ZX",
+            "partner": "昆明帐篷厂",
+            "origin": "purchase",
+            "reason": "2026 年度采购",
+            "lines-item": ["TENT-12", "RICE-10"],
+            "lines-lot": ["T-BO-1", "R-BO-1"],
+            "lines-quantity": ["30", "40"],
+            "lines-owner": ["", ""],
+            "lines-production_date": ["", "2026-01-05"],
+            "lines-expiry_date": ["", ""],
+        },
+    )
+    assert again.headers["Location"].endswith(number)
+
+
+def test_a_refused_form_shows_the_services_chinese_error_and_books_nothing(
+    office: Office,
+) -> None:
+    client = office.client("keeper_zx")
+    before = client.get("/documents/export/csv/").text.count("RK-")
+    response = post_form(
+        client,
+        "/documents/new/receipt",
+        "/documents/new/receipt",
+        depot="ZX",
+        **{"lines-item": "TENT-12", "lines-lot": "T-X", "lines-quantity": "十"},
+    )
+    assert response.status_code == 422
+    assert "lines[0].quantity" in response.text and "T-X" in response.text  # kept on the form
+    assert client.get("/documents/export/csv/").text.count("RK-") == before
+
+
+def test_keeper_cannot_book_into_another_depot(office: Office) -> None:
+    client = office.client("keeper_sb")
+    form = client.get("/documents/new/receipt").text
+    assert 'value="ZX"' not in form  # the depot dropdown offers only their own
+    response = post_form(
+        client,
+        "/documents/new/receipt",
+        "/documents/new/receipt",
+        depot="ZX",
+        **{"lines-item": "TENT-12", "lines-lot": "T-Y", "lines-quantity": "3"},
+    )
+    assert response.status_code == 422 and "不是该仓库的保管员" in response.text
+
+
+def test_another_depots_document_cannot_be_opened_printed_or_acted_on(office: Office) -> None:
+    draft = scrap_draft(office)
+    client = office.client("keeper_sb")
+    assert client.get(f"/documents/view/{draft}").status_code == 404
+    assert client.get(f"/documents/view/{office.facts['zx']}").status_code == 404
+    assert client.get(f"/documents/print/{office.facts['zx']}").status_code == 404
+    token = csrf_token(client.get("/documents/").text)
+    for action in ("approve", "reject", "cancel", "reverse"):
+        refused = client.post(
+            f"/documents/act/{draft}/{action}", data={"csrf_token": token, "reason": "x"}
+        )
+        assert refused.status_code == 404, action
+    assert document(office, draft).state == "draft"
+    listed = client.get("/documents/").text
+    assert draft not in listed and office.facts["zx"] not in listed
+    assert office.facts["sb"] in listed
+
+
+def test_buttons_are_the_steps_the_service_allows(office: Office) -> None:
+    draft = scrap_draft(office)
+    author = office.client("keeper_zx").get(f"/documents/view/{draft}").text
+    assert 'id="act-cancel"' in author
+    assert 'id="act-approve"' not in author and 'id="act-reject"' not in author
+    second = office.client("keeper_zx2").get(f"/documents/view/{draft}").text
+    assert 'id="act-approve"' in second and 'id="act-reject"' in second
+    assert 'id="act-cancel"' not in second
+    auditor = office.client("auditor").get(f"/documents/view/{draft}").text
+    assert "act-" not in auditor.split('id="doc-actions"')[1].split("</div>")[0]
+
+
+def test_a_button_not_shown_is_not_accepted_when_posted(office: Office) -> None:
+    draft = scrap_draft(office)
+    client = office.client("keeper_zx")  # the author may not approve their own draft
+    page = client.get(f"/documents/view/{draft}")
+    response = client.post(
+        f"/documents/act/{draft}/approve",
+        data={"csrf_token": csrf_token(page.text)},
+        follow_redirects=True,
+    )
+    assert "职责分离" in response.text
+    assert document(office, draft).state == "draft"
+    auditor = office.client("auditor")
+    token = csrf_token(auditor.get("/").text)
+    auditor.post(f"/documents/act/{draft}/approve", data={"csrf_token": token})
+    assert document(office, draft).state == "draft"
+
+
+def test_second_keeper_approves_and_the_history_shows_it(office: Office) -> None:
+    draft = scrap_draft(office)
+    client = office.client("keeper_zx2")
+    page = client.get(f"/documents/view/{draft}")
+    done = client.post(
+        f"/documents/act/{draft}/approve",
+        data={"csrf_token": csrf_token(page.text)},
+        follow_redirects=True,
+    )
+    assert "操作成功" in done.text
+    assert document(office, draft).state == "done"
+    assert "keeper_zx2" in done.text.split('id="chatter"')[1]
+
+
+def test_action_without_csrf_token_is_refused(office: Office) -> None:
+    draft = scrap_draft(office)
+    client = office.client("keeper_zx2")
+    response = client.post(f"/documents/act/{draft}/approve")
+    assert response.status_code == 400
+    assert document(office, draft).state == "draft"
+
+
+def test_hostile_text_is_shown_as_text(office: Office) -> None:
+    draft = scrap_draft(office, reason=HOSTILE)
+    client = office.client("keeper_zx2")
+    page = client.get(f"/documents/view/{draft}").text
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
+    listed = client.get("/documents/").text
+    assert "<script>alert" not in listed
+    rejected = client.post(
+        f"/documents/act/{draft}/reject",
+        data={"csrf_token": csrf_token(page), "reason": HOSTILE},
+        follow_redirects=True,
+    ).text
+    assert "<script>alert" not in rejected and "已驳回" in rejected
+
+
+def test_print_button_serves_the_stock_note(office: Office) -> None:
+    client = office.client("keeper_zx")
+    page = client.get(f"/documents/view/{office.facts['zx']}").text
+    assert f"/documents/print/{office.facts['zx']}" in page
+    pdf = client.get(f"/documents/print/{office.facts['zx']}")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+
+
+def test_lot_picker_searches_the_users_depots_only(office: Office) -> None:
+    zx = office.client("keeper_zx").get("/documents/lot-options?item=TENT-12&q=T-").json
+    assert "T-ZX-1" in {lot["number"] for lot in zx}
+    sb = office.client("keeper_sb").get("/documents/lot-options?item=TENT-12&q=T-").json
+    assert {lot["number"] for lot in sb} == {"T-SB-1"}
