@@ -10,7 +10,6 @@ Revises: 0009_operations
 - ``county_risk``: each county's population at risk.
 - ``disaster_report``: versions of county disaster reports (灾情报告), verified by a second
   person; one current (submitted or verified) version per number.
-- ``dispatch_request.disaster_report``: the report number a request cites.
 """
 
 from collections.abc import Sequence
@@ -136,11 +135,9 @@ def upgrade() -> None:
         postgresql_where=sa.text("state IN ('submitted','verified')"),
     )
     guards.ledger_table(*TABLES)
-    op.execute("ALTER TABLE dispatch_request ADD COLUMN disaster_report VARCHAR(32)")
 
 
 def downgrade() -> None:
-    op.execute("ALTER TABLE dispatch_request DROP COLUMN disaster_report")
     for table in TABLES:
         guards.drop_trigger(f"{table}_require_actor", table)
         guards.drop_trigger(f"{table}_no_truncate", table)
