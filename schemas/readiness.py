@@ -267,3 +267,42 @@ class AnnualFiguresSchema(Schema):
     awaiting_verification = fields.Integer(
         metadata={"description": "reports filed but not yet verified (not counted)"}
     )
+
+
+# -- coverage ------------------------------------------------------------------------------
+
+
+class SuggestedTransferSchema(Schema):
+    from_depot = fields.String()
+    item = fields.String()
+    item_name = fields.String()
+    unit = fields.String()
+    quantity = fields.Integer()
+    measures = fields.String(metadata=MEASURE)
+    hours = fields.Float()
+
+
+class CoverageLineSchema(Schema):
+    category = fields.String()
+    category_name = fields.String()
+    measure = fields.String()
+    target = fields.Integer()
+    held = fields.String(metadata=MEASURE)
+    gap = fields.Integer()
+    covered_percent = fields.Integer()
+    transfer = fields.Nested(SuggestedTransferSchema, allow_none=True)
+
+
+class CountyCoverageSchema(Schema):
+    county = fields.String()
+    county_name = fields.String()
+    population_at_risk = fields.Integer()
+    short_categories = fields.Integer()
+    lines = fields.List(fields.Nested(CoverageLineSchema))
+
+
+class CoverageSchema(Schema):
+    computed_at = fields.DateTime()
+    share = fields.String(metadata={"description": "share of the people at risk supported"})
+    days = fields.Integer()
+    counties = fields.List(fields.Nested(CountyCoverageSchema))

@@ -218,3 +218,26 @@ def test_cli_prints_a_table_per_window_and_files_the_plan(world, db_url):
         env={"RELIEF_DATABASE_URL": db_url},
     )
     assert bad.exit_code == 2 and "relocated" in bad.output
+
+
+def test_coverage_through_the_api_and_the_cli(world, client, db_url):
+    with world.uow("dispatcher") as uow:
+        services.set_population_at_risk(uow, "532322", 4000)  # 400 people -> 100 tents
+        services.set_population_at_risk(uow, "532327", 100)
+    answer = client.get(f"{API}/readiness/coverage", headers=bearer(world, "auditor"))
+    assert answer.status_code == 200
+    validate_answer("GET", f"{API}/readiness/coverage", answer)
+    counties = {c["county"]: c for c in answer.get_json()["counties"]}
+    assert set(counties) == {"532322", "532327"}
+    tents = next(x for x in counties["532322"]["lines"] if x["category"] == "TENT")
+    assert (tents["target"], tents["held"], tents["gap"], tents["covered_percent"]) == (
+        100,
+        "40",
+        60,
+        40,
+    )
+    assert tents["transfer"]["from_depot"] == "ZX" and tents["transfer"]["quantity"] == 60
+    run = CliRunner().invoke(
+        main, ["readiness", "coverage", "--county", "532322"], env={"RELIEF_DATABASE_URL": db_url}
+    )
+    assert run.exit_code == 0 and "ZX → 12平方米单帐篷 60顶" in run.output

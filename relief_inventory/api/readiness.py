@@ -18,6 +18,7 @@ from schemas.common import IdempotencySchema, path_text
 from schemas.dispatch import RequestSchema
 from schemas.readiness import (
     AnnualFiguresSchema,
+    CoverageSchema,
     ReportCorrectSchema,
     ReportCreateSchema,
     ReportPageSchema,
@@ -163,3 +164,13 @@ class Figures(MethodView):
         """The year's figures per county and in all, from verified reports only."""
         with read_session() as session:
             return queries.annual_figures(session, args["year"])
+
+
+@blp.route("/coverage")
+class Coverage(MethodView):
+    @blp.response(200, CoverageSchema)
+    def get(self) -> dict:
+        """Per county with a population at risk: target stock per category, what its
+        depots hold free, the gap, and the pre-positioning transfer that closes it best."""
+        with read_session() as session:
+            return check.coverage_report(session, _travel())

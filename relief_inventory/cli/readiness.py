@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import click
@@ -154,3 +155,54 @@ def reports_command(year: int, fmt: str) -> None:
     )
     if figures["awaiting_verification"]:
         click.echo(f"另有 {figures['awaiting_verification']} 份报告待核查，未计入")
+
+
+@readiness.command("coverage")
+@click.option("--county", default=None, help="Only this county (code).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def coverage_command(county: str | None, fmt: str) -> None:
+    """Per county: target stock for its people at risk, what it holds, the gap and the
+    pre-positioning transfer that would close it best."""
+    travel = TravelSettings.of(Settings.from_env())
+    with open_session(current_engine()) as session:
+        report = check.coverage_report(session, travel)
+    rows = [c for c in report["counties"] if county in (None, c["county"])]
+    if fmt == "json":
+        click.echo(json.dumps({**report, "counties": rows}, ensure_ascii=False, default=str))
+        return
+    click.echo(
+        f"目标：受威胁人口的 {Decimal(report['share']) * 100:.0f}% 按标准保障 {report['days']} 天"
+        "（县级库现有可用库存，不含州级库）"
+    )
+    for entry in rows:
+        click.echo(
+            f"\n{entry['county_name']}（{entry['county']}）受威胁人口 "
+            f"{entry['population_at_risk']:,}，{entry['short_categories']} 类不足"
+        )
+        click.echo(
+            render_table(
+                ["类别", "单位", "目标", "现有", "缺口", "覆盖", "建议预置调拨"],
+                [
+                    [
+                        line["category_name"],
+                        line["measure"],
+                        f"{line['target']:,}",
+                        line["held"],
+                        f"{line['gap']:,}" if line["gap"] else "—",
+                        f"{line['covered_percent']}%",
+                        _transfer(line["transfer"]),
+                    ]
+                    for line in entry["lines"]
+                ],
+                ["<", "<", ">", ">", ">", ">", "<"],
+            )
+        )
+
+
+def _transfer(transfer: dict[str, Any] | None) -> str:
+    if transfer is None:
+        return ""
+    return (
+        f"{transfer['from_depot']} → {transfer['item_name']} {transfer['quantity']:,}"
+        f"{transfer['unit']}（{transfer['measures']}，{transfer['hours']}h）"
+    )

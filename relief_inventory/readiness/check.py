@@ -16,12 +16,13 @@ from relief_inventory.allocation.reservations import delivery_date
 from relief_inventory.auth.actor import Actor, Role
 from relief_inventory.auth.policy import require_county
 from relief_inventory.errors import InvalidInput, NotFound
-from relief_inventory.readiness import queries, scenario
+from relief_inventory.readiness import coverage, queries, scenario
 from relief_inventory.readiness.presets import PRESETS, WORST_2024
 from relief_inventory.readiness.standards import DEFAULT_HOUSEHOLD_SIZE, needs
 from relief_inventory.readiness.travel import TravelSettings
 from relief_inventory.stock.ownership import OwnerLevel
 from relief_inventory.timeutil import utcnow
+from relief_inventory.warehouse.models import County
 from relief_inventory.warehouse.services import county_by_code, depot_by_code
 
 MAX_RELOCATED = 10_000_000
@@ -283,5 +284,70 @@ def layout(
                 "reachable": s.depot_id not in blocked and s.hours <= max(result.windows),
             }
             for s in sorted(sources, key=lambda s: (s.hours, s.code))
+        ],
+    }
+
+
+def coverage_report(
+    session: Session, settings: TravelSettings = TravelSettings(), *, at: datetime | None = None
+) -> dict[str, Any]:
+    """Coverage of every county with a population at risk: target, held, gap per category,
+    and the transfer that would close each gap best."""
+    at = at or utcnow()
+    standards = queries.standards(session)
+    names = queries.category_names(session)
+    counties = queries.counties_at_risk(session)
+    depots = queries.depot_sites(session)
+    stock = queries.free_stock(session, [d.depot_id for d in depots], delivery_date(at))
+    items = queries.items(session, {row.item_id for row in stock})
+    holdings = coverage.holdings(stock, items, depots)
+    hours = {}
+    for county in counties:
+        place = session.get(County, county.county_id)
+        for source in queries.sources(session, place, settings):
+            hours[(source.depot_id, county.county_id)] = source.hours
+    lines = coverage.coverage(
+        counties, standards, queries.coverage_targets(session), holdings, hours
+    )
+    by_county: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    codes = {item.code: item for item in items.values()}
+    for line in lines:
+        standard = standards[line.category]
+        transfer = line.transfer
+        by_county[line.county].append(
+            {
+                "category": line.category,
+                "category_name": names.get(line.category, line.category),
+                "measure": standard.measure,
+                "target": line.target,
+                "held": _measures(line.held),
+                "gap": line.gap,
+                "covered_percent": line.percent,
+                "transfer": None
+                if transfer is None
+                else {
+                    "from_depot": transfer.from_depot,
+                    "item": transfer.item,
+                    "item_name": codes[transfer.item].name,
+                    "unit": codes[transfer.item].unit,
+                    "quantity": transfer.pieces,
+                    "measures": _measures(transfer.measures),
+                    "hours": transfer.hours,
+                },
+            }
+        )
+    return {
+        "computed_at": at,
+        "share": str(coverage.DEFAULT_SHARE),
+        "days": coverage.DEFAULT_DAYS,
+        "counties": [
+            {
+                "county": c.code,
+                "county_name": c.name,
+                "population_at_risk": c.population_at_risk,
+                "short_categories": sum(1 for x in by_county[c.code] if x["gap"]),
+                "lines": by_county[c.code],
+            }
+            for c in counties
         ],
     }

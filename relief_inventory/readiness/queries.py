@@ -17,9 +17,10 @@ from relief_inventory.auth.actor import Actor, Role
 from relief_inventory.auth.models import User
 from relief_inventory.auth.policy import require_county
 from relief_inventory.errors import NotFound
-from relief_inventory.readiness import scenario
+from relief_inventory.readiness import coverage, scenario
 from relief_inventory.readiness.models import (
     LOSS_SECTORS,
+    CountyRisk,
     DisasterReport,
     ItemContent,
     ReadinessStandard,
@@ -419,4 +420,42 @@ def report_check(
         "people_affected": report.people_affected,
         "people_relocated": relocated,
         "lines": out,
+    }
+
+
+# -- coverage ------------------------------------------------------------------------------
+
+
+def counties_at_risk(session: Session) -> list[coverage.CountyAtRisk]:
+    return [
+        coverage.CountyAtRisk(county.id, county.code, county.name, risk.population_at_risk)
+        for county, risk in session.execute(
+            select(County, CountyRisk)
+            .join(CountyRisk, CountyRisk.county_id == County.id)
+            .where(County.active.is_(True))
+            .order_by(County.code)
+        )
+    ]
+
+
+def depot_sites(session: Session) -> list[coverage.DepotSite]:
+    return [
+        coverage.DepotSite(depot_id, code, county_id, level == DepotLevel.PREFECTURE)
+        for depot_id, code, county_id, level in session.execute(
+            select(Depot.id, Depot.code, Depot.county_id, Depot.level)
+            .where(Depot.active.is_(True))
+            .order_by(Depot.code)
+        )
+    ]
+
+
+def coverage_targets(session: Session) -> dict[str, Decimal | None]:
+    """The bureau's target per 1,000 people at risk, where it set one."""
+    return {
+        code: (Decimal(target) if target is not None else None)
+        for code, target in session.execute(
+            select(Category.code, ReadinessStandard.target_per_1000).join(
+                ReadinessStandard, ReadinessStandard.category_id == Category.id
+            )
+        )
     }
