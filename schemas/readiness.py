@@ -297,6 +297,7 @@ class CountyCoverageSchema(Schema):
     county = fields.String()
     county_name = fields.String()
     population_at_risk = fields.Integer()
+    depot = fields.String(allow_none=True, metadata={"description": "the county's own depot"})
     short_categories = fields.Integer()
     lines = fields.List(fields.Nested(CoverageLineSchema))
 

@@ -241,3 +241,59 @@ def test_coverage_through_the_api_and_the_cli(world, client, db_url):
         main, ["readiness", "coverage", "--county", "532322"], env={"RELIEF_DATABASE_URL": db_url}
     )
     assert run.exit_code == 0 and "ZX → 12平方米单帐篷 60顶" in run.output
+
+
+def test_back_office_scenario_filing_and_coverage_transfer(world, app, engine):
+    from tests.backoffice_tools import csrf_token, login
+
+    with world.uow("dispatcher") as uow:
+        services.set_population_at_risk(uow, "532322", 4000)
+    dispatcher = app.test_client()
+    login(dispatcher, "dispatcher")
+    page = dispatcher.get("/readiness/?county=532322&relocated=400&days=2&cut_off=ZX&cut_off=YR")
+    assert page.status_code == 200
+    html = page.text
+    for hours in (6, 12, 24, 72):
+        assert f'id="window-{hours}"' in html
+    assert "<svg" in html and "需请求省级、中央支援：帐篷 60 顶" in html
+    bad = dispatcher.get("/readiness/?county=532322&relocated=0&days=2")
+    assert bad.status_code == 200 and "relocated" in bad.text
+    filed = dispatcher.post(
+        "/readiness/file",
+        data={
+            "csrf_token": csrf_token(html),
+            "county": "532322",
+            "relocated": "400",
+            "days": "2",
+            "cut_off": ["ZX", "YR"],
+        },
+    )
+    assert filed.status_code == 302 and "/dispatch/view/DB-" in filed.headers["Location"]
+    coverage = dispatcher.get("/readiness/coverage")
+    assert coverage.status_code == 200 and "发起预置调拨" in coverage.text
+    keeper = app.test_client()
+    login(keeper, "keeper_zx")
+    page = keeper.get("/readiness/coverage")
+    shipped = keeper.post(
+        "/readiness/coverage/transfer",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "from_depot": "ZX",
+            "to_depot": "SB",
+            "item": "TENT-12",
+            "quantity": "60",
+            "authority_order": "楚应急调〔2026〕8号",
+            "county_name": "双柏县",
+        },
+    )
+    assert shipped.status_code == 302
+    with open_session(engine) as session:
+        from relief_inventory.stock.models import StockDocument
+
+        moved = session.scalars(select(StockDocument).where(StockDocument.kind == "transfer")).all()
+        assert [(d.state, d.authority_order) for d in moved] == [
+            ("in_transit", "楚应急调〔2026〕8号")
+        ]
+    requester = app.test_client()
+    login(requester, "requester_sb")
+    assert requester.get("/readiness/").status_code == 403

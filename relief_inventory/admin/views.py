@@ -5,9 +5,10 @@ from __future__ import annotations
 import warnings
 
 from flask_admin import Admin
+from flask_admin.menu import MenuLink
 from sqlalchemy.orm import scoped_session
 
-from relief_inventory.admin import dispatch, documents, funds, ledger
+from relief_inventory.admin import dispatch, documents, funds, ledger, readiness
 from relief_inventory.allocation.models import DispatchRequest, Reservation
 from relief_inventory.audit.models import AuditEntry
 from relief_inventory.funds.models import Appropriation, FundRelease, FundSource
@@ -15,6 +16,7 @@ from relief_inventory.stock.models import Lot, Move, Quant, StockDocument
 
 LEDGER = "台账"
 FUNDS = "救灾资金"
+READINESS = "战备"
 
 
 def register(admin: Admin, session: scoped_session) -> None:
@@ -35,6 +37,14 @@ def _register(admin: Admin, session: scoped_session) -> None:
         dispatch.DispatchView(
             DispatchRequest, session, name="调拨申请", endpoint="requests", url="/dispatch"
         )
+    )
+    admin.add_view(
+        readiness.ReadinessView(
+            name="情景推演", endpoint="readiness_office", url="/readiness", category=READINESS
+        )
+    )
+    admin.add_menu_item(
+        MenuLink(name="储备覆盖", endpoint="readiness_office.coverage"), target_category=READINESS
     )
     for view in (
         funds.ReleasesView(

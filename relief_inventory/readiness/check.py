@@ -309,6 +309,7 @@ def coverage_report(
     lines = coverage.coverage(
         counties, standards, queries.coverage_targets(session), holdings, hours
     )
+    own_depot = {d.county_id: d.code for d in reversed(depots) if not d.prefecture}
     by_county: dict[str, list[dict[str, Any]]] = defaultdict(list)
     codes = {item.code: item for item in items.values()}
     for line in lines:
@@ -345,6 +346,7 @@ def coverage_report(
                 "county": c.code,
                 "county_name": c.name,
                 "population_at_risk": c.population_at_risk,
+                "depot": own_depot.get(c.county_id),
                 "short_categories": sum(1 for x in by_county[c.code] if x["gap"]),
                 "lines": by_county[c.code],
             }
