@@ -307,3 +307,92 @@ class CoverageSchema(Schema):
     share = fields.String(metadata={"description": "share of the people at risk supported"})
     days = fields.Integer()
     counties = fields.List(fields.Nested(CountyCoverageSchema))
+
+
+# -- inspection and rotation ---------------------------------------------------------------
+
+
+class RotationQuerySchema(QuerySchema):
+    depot = Code(required=False)
+
+
+class DueLotSchema(Schema):
+    depot = fields.String()
+    item = fields.String()
+    item_name = fields.String()
+    unit = fields.String()
+    lot = fields.String()
+    owner = fields.String()
+    category = fields.String()
+    expiry_date = fields.Date()
+    days_left = fields.Integer()
+    expired = fields.Boolean()
+    quantity = fields.Integer()
+    action = fields.String(metadata={"enum": ["rotate_out", "donate", "scrap"]})
+    action_label = fields.String()
+    replacement = fields.Integer(metadata={"description": "pieces to buy in its place"})
+
+
+class InspectionDueSchema(Schema):
+    depot = fields.String()
+    category = fields.String()
+    category_name = fields.String()
+    last = fields.Date(allow_none=True)
+    due_on = fields.Date()
+    overdue_days = fields.Integer()
+    never = fields.Boolean()
+
+
+class RotationSchema(Schema):
+    today = fields.Date()
+    due = fields.List(fields.Nested(DueLotSchema))
+    inspections = fields.List(fields.Nested(InspectionDueSchema))
+
+
+class NewPlanSchema(InputSchema):
+    depot = Code()
+
+
+class RotationLineSchema(Schema):
+    id = fields.Integer()
+    item = fields.String()
+    item_name = fields.String()
+    unit = fields.String()
+    lot = fields.String()
+    owner = fields.String()
+    expiry_date = fields.Date()
+    quantity = fields.Integer()
+    action = fields.String()
+    action_label = fields.String()
+    replacement = fields.Integer()
+    document = fields.String(allow_none=True)
+    done = fields.Boolean()
+
+
+class RotationPlanSchema(Schema):
+    number = fields.String()
+    depot = fields.String()
+    depot_name = fields.String()
+    planned_on = fields.Date()
+    state = fields.String(metadata={"enum": ["open", "done"]})
+    state_label = fields.String()
+    lines = fields.List(fields.Nested(RotationLineSchema))
+
+
+class LineDoneSchema(InputSchema):
+    document = Code(metadata={"description": "the CK/BF/LH/YK document that carried it out"})
+    note = Text(500)
+
+
+class InspectionSchema(InputSchema):
+    depot = Code()
+    category = Code()
+    note = Text(500)
+    on = Day(load_default=None, metadata={"description": "inspection day (default today)"})
+
+
+class InspectionRecordSchema(Schema):
+    depot = fields.String()
+    category = fields.String()
+    inspected_on = fields.Date()
+    note = fields.String()

@@ -23,10 +23,10 @@ from relief_inventory.auth import services as auth
 from relief_inventory.auth.actor import Actor, Role
 from relief_inventory.auth.models import RoleGrant, User
 from relief_inventory.db import open_session
-from relief_inventory.readiness import disaster, services
+from relief_inventory.readiness import disaster, services, upkeep
 from relief_inventory.readiness.models import LOSS_SECTORS
 from relief_inventory.readiness.standards import DEFAULT_ITEM_CONTENTS
-from relief_inventory.stock.models import DocKind, Item, StockDocument
+from relief_inventory.stock.models import Category, DocKind, Item, StockDocument
 from relief_inventory.timeutil import to_local
 from relief_inventory.uow import UnitOfWork
 from relief_inventory.warehouse.models import County, Depot
@@ -94,6 +94,7 @@ def seed_readiness(engine: Engine, rng: random.Random, scale: int) -> None:
     with UnitOfWork(engine, system, reason=REASON) as uow:
         _contents(uow)
         _roads_and_risk(uow)
+        _inspections(uow, rng)
     _reports(engine, rng)
 
 
@@ -121,6 +122,19 @@ def _roads_and_risk(uow: UnitOfWork) -> None:
             )
     for row in _rows("county_risk.csv"):
         services.set_population_at_risk(uow, row["county"], int(row["population_at_risk"]))
+
+
+def _inspections(uow: UnitOfWork, rng: random.Random) -> None:
+    """The year-end inspections of 2024: each depot's categories, in December (most of the
+    real prefecture's copies only; at scale the copies are left uninspected)."""
+    depots = uow.session.scalars(select(Depot.code).where(~Depot.code.contains("-")))
+    categories = list(uow.session.scalars(select(Category.code).order_by(Category.sort_order)))
+    for depot in depots:
+        for category in categories:
+            day = date(YEAR, 12, rng.randint(1, 28))
+            upkeep.record_inspection(
+                uow, depot=depot, category=category, note="年终检测维护", on=day
+            )
 
 
 def _events(engine: Engine) -> list[Event]:

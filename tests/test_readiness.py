@@ -17,6 +17,7 @@ from relief_inventory.allocation.allocator import Point, straight_line_km
 from relief_inventory.allocation.models import DispatchRequest, Reservation
 from relief_inventory.cli import main
 from relief_inventory.db import open_session
+from relief_inventory.errors import InvalidInput
 from relief_inventory.readiness import check, services
 from relief_inventory.stock import services as stock
 from relief_inventory.stock.models import Quant
@@ -294,6 +295,74 @@ def test_back_office_scenario_filing_and_coverage_transfer(world, app, engine):
         assert [(d.state, d.authority_order) for d in moved] == [
             ("in_transit", "楚应急调〔2026〕8号")
         ]
+    rotation = keeper.get("/readiness/rotation")
+    assert rotation.status_code == 200 and "检测维护到期或逾期" in rotation.text
     requester = app.test_client()
     login(requester, "requester_sb")
     assert requester.get("/readiness/").status_code == 403
+
+
+def test_rotation_plan_worked_through(world, engine, client):
+    from datetime import timedelta
+
+    from relief_inventory.readiness import upkeep
+
+    today = date.today()
+    with world.uow("keeper_zx") as uow:  # RICE-10 keeps 365 days
+        stock.receive(
+            uow,
+            depot="ZX",
+            lines=[
+                {
+                    "item": "RICE-10",
+                    "lot": "R-OLD",
+                    "quantity": 20,
+                    "production_date": (today - timedelta(days=300)).isoformat(),
+                },
+                {
+                    "item": "RICE-10",
+                    "lot": "R-OLDER",
+                    "quantity": 5,
+                    "production_date": (today - timedelta(days=352)).isoformat(),
+                },
+            ],
+        )
+    with world.uow("dispatcher") as uow:  # the test world's food category: rotate 120 days out
+        services.set_standard(
+            uow, "FOOD", basis="per_person_day", amount="0.5", measure="kg", rotation_days=120
+        )
+    view = client.get(f"{API}/readiness/rotation", headers=bearer(world, "keeper_zx"))
+    assert view.status_code == 200
+    validate_answer("GET", f"{API}/readiness/rotation", view)
+    due = {d["lot"]: d for d in view.get_json()["due"]}
+    assert set(due) == {"R-OLD", "R-OLDER"}
+    assert (due["R-OLD"]["action"], due["R-OLDER"]["action"]) == ("rotate_out", "donate")
+    assert due["R-OLD"]["replacement"] == 20
+    assert any(i["never"] for i in view.get_json()["inspections"])
+    keeper = {**bearer(world, "keeper_zx"), "Idempotency-Key": "zx-plan-1"}
+    made = client.post(f"{API}/readiness/rotation-plans", json={"depot": "ZX"}, headers=keeper)
+    assert made.status_code == 201, made.get_json()
+    validate_answer("POST", f"{API}/readiness/rotation-plans", made)
+    plan = made.get_json()
+    assert [line["lot"] for line in plan["lines"]] == ["R-OLDER", "R-OLD"]
+    with world.uow("keeper_zx") as uow:
+        issued = stock.issue(
+            uow,
+            depot="ZX",
+            county="532322",
+            lines=[{"item": "RICE-10", "lot": "R-OLD", "quantity": 20}],
+            reason="轮出至双柏县常规救助",
+        ).number
+    other = bearer(world, "keeper_sb")
+    first = plan["lines"][1]["id"]
+    path = f"{API}/readiness/rotation-plans/{plan['number']}/lines/{first}/done"
+    assert client.post(path, json={"document": issued}, headers=other).status_code == 403
+    done = client.post(path, json={"document": issued}, headers=keeper)
+    assert done.status_code == 200 and done.get_json()["lines"][1]["done"] is True
+    assert done.get_json()["state"] == "open"
+    with world.uow("keeper_zx") as uow:
+        upkeep.record_inspection(uow, depot="ZX", category="FOOD", note="包装完好")
+        with pytest.raises(InvalidInput):
+            upkeep.complete_line(uow, plan["number"], plan["lines"][0]["id"], document="RK-1")
+    after = client.get(f"{API}/readiness/rotation", headers=bearer(world, "keeper_zx")).get_json()
+    assert not any(i["category"] == "FOOD" and i["depot"] == "ZX" for i in after["inspections"])

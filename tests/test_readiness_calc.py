@@ -200,3 +200,39 @@ def test_coverage_targets_gaps_and_the_best_transfer():
     without = [h for h in holdings if not h.prefecture]
     only = {x.county: x for x in cov.coverage(counties, tents, {}, without, hours)}
     assert only["A"].transfer == cov.Transfer("D2", "TENT-12", 30, Decimal(30), 2.0)
+
+
+def test_rotation_due_actions_and_inspections():
+    from datetime import date
+
+    from relief_inventory.readiness import rotation as rot
+
+    today = date(2026, 6, 1)
+
+    def lot(lot_id, expiry, category="RICE", quantity=10):
+        return rot.LotOnHand(1, lot_id, 1, 1, category, expiry, quantity)
+
+    lots = [
+        lot(1, date(2026, 5, 31)),  # expired yesterday: scrap
+        lot(2, date(2026, 6, 20)),  # 19 days: donate
+        lot(3, date(2026, 9, 1)),  # 92 days, inside the 120-day window: rotate out
+        lot(4, date(2026, 10, 1)),  # 122 days: not yet due
+        lot(5, None, "TENT"),  # no expiry: never due
+    ]
+    due = rot.due(lots, {"RICE": 120, "TENT": None}, today)
+    assert [(d.lot.lot_id, d.days_left, d.action, d.replacement) for d in due] == [
+        (1, -1, "scrap", 10),
+        (2, 19, "donate", 10),
+        (3, 92, "rotate_out", 10),
+    ]
+    checks = rot.inspections(
+        [(1, "TENT"), (1, "RICE"), (2, "RICE")],
+        {(1, "TENT"): date(2026, 1, 1), (1, "RICE"): date(2026, 5, 1)},
+        {"TENT": 90, "RICE": 90},
+        today,
+    )
+    assert [(c.depot_id, c.category, c.due_on, c.overdue_days) for c in checks] == [
+        (1, "TENT", date(2026, 4, 1), 61),
+        (2, "RICE", today, 0),  # never inspected: due today
+        (1, "RICE", date(2026, 7, 30), 0),
+    ]

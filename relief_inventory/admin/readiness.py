@@ -16,7 +16,7 @@ from relief_inventory.admin.base import OfficeView, read_session, try_service
 from relief_inventory.admin.login import current_actor
 from relief_inventory.auth.actor import Role
 from relief_inventory.errors import DomainError
-from relief_inventory.readiness import check, services
+from relief_inventory.readiness import check, services, upkeep
 from relief_inventory.readiness.presets import NAMES, PRESETS, WORST_2024
 from relief_inventory.readiness.travel import TravelSettings
 from relief_inventory.stock import services as stock
@@ -135,3 +135,62 @@ class ReadinessView(OfficeView):
             done="预置调拨已发出，待调入仓库签收",
         )
         return redirect(url_for(".coverage"))
+
+    @expose("/rotation")
+    def rotation(self):  # type: ignore[no-untyped-def]
+        """Lots due per depot with the button drafting the depot's plan; inspections due."""
+        depot = request.args.get("depot") or None
+        with read_session() as session:
+            view = upkeep.overview(session, current_actor(), depot=depot)
+            plans = upkeep.open_plans(session, current_actor())
+        groups: dict[str, list] = {}
+        for lot in view["due"]:
+            groups.setdefault(lot["depot"], []).append(lot)
+        return self.render(
+            "backoffice/readiness_rotation.html", view=view, groups=groups, plans=plans
+        )
+
+    @expose("/rotation/plan", methods=("POST",))
+    def draft_plan(self):  # type: ignore[no-untyped-def]
+        depot = request.form.get("depot", "")
+        plan = try_service(
+            lambda uow: upkeep.draft_plan(uow, depot=depot),
+            what="编制轮换计划",
+            done="轮换计划已编制",
+        )
+        if plan is None:
+            return redirect(url_for(".rotation"))
+        return redirect(url_for(".plan", number=plan.number))
+
+    @expose("/rotation/inspect", methods=("POST",))
+    def inspect(self):  # type: ignore[no-untyped-def]
+        form = request.form
+        try_service(
+            lambda uow: upkeep.record_inspection(
+                uow,
+                depot=form.get("depot", ""),
+                category=form.get("category", ""),
+                note=form.get("note", ""),
+            ),
+            what="记录检测维护",
+            done="已记录检测维护",
+        )
+        return redirect(url_for(".rotation"))
+
+    @expose("/rotation/<number>")
+    def plan(self, number: str):  # type: ignore[no-untyped-def]
+        with read_session() as session:
+            view = upkeep.plan_view(session, current_actor(), number)
+        return self.render("backoffice/readiness_plan.html", plan=view)
+
+    @expose("/rotation/<number>/done/<int:line>", methods=("POST",))
+    def line_done(self, number: str, line: int):  # type: ignore[no-untyped-def]
+        form = request.form
+        try_service(
+            lambda uow: upkeep.complete_line(
+                uow, number, line, document=form.get("document", ""), note=form.get("note", "")
+            ),
+            what="完成轮换计划行",
+            done="已登记完成",
+        )
+        return redirect(url_for(".plan", number=number))

@@ -43,9 +43,11 @@ def _register(admin: Admin, session: scoped_session) -> None:
             name="情景推演", endpoint="readiness_office", url="/readiness", category=READINESS
         )
     )
-    admin.add_menu_item(
-        MenuLink(name="储备覆盖", endpoint="readiness_office.coverage"), target_category=READINESS
-    )
+    for name, endpoint in (("储备覆盖", "coverage"), ("检测与轮换", "rotation")):
+        admin.add_menu_item(
+            MenuLink(name=name, endpoint=f"readiness_office.{endpoint}"),
+            target_category=READINESS,
+        )
     for view in (
         funds.ReleasesView(
             FundRelease, session, name="资金拨付", endpoint="releases", url="/funds/releases"

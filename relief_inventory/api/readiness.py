@@ -12,18 +12,25 @@ from flask.views import MethodView
 
 from relief_inventory.allocation import queries as dispatch_queries
 from relief_inventory.api.common import actor, create, protected_blueprint, read_session, run
-from relief_inventory.readiness import check, disaster, queries, services
+from relief_inventory.readiness import check, disaster, queries, services, upkeep
 from relief_inventory.readiness.travel import TravelSettings
 from schemas.common import IdempotencySchema, path_text
 from schemas.dispatch import RequestSchema
 from schemas.readiness import (
     AnnualFiguresSchema,
     CoverageSchema,
+    InspectionRecordSchema,
+    InspectionSchema,
+    LineDoneSchema,
+    NewPlanSchema,
     ReportCorrectSchema,
     ReportCreateSchema,
     ReportPageSchema,
     ReportQuerySchema,
     ReportVersionsSchema,
+    RotationPlanSchema,
+    RotationQuerySchema,
+    RotationSchema,
     ScenarioArgsSchema,
     ScenarioSchema,
     VerifyReportSchema,
@@ -174,3 +181,71 @@ class Coverage(MethodView):
         depots hold free, the gap, and the pre-positioning transfer that closes it best."""
         with read_session() as session:
             return check.coverage_report(session, _travel())
+
+
+# -- inspection and rotation -----------------------------------------------------------------
+
+
+@blp.route("/rotation")
+class Rotation(MethodView):
+    @blp.arguments(RotationQuerySchema, location="query")
+    @blp.response(200, RotationSchema)
+    def get(self, args: dict) -> dict:
+        """Lots due to rotate within their category's window (or past expiry), with the
+        suggested action and replacement purchase, and the inspections due, in the depots
+        the reader looks after."""
+        with read_session() as session:
+            return upkeep.overview(session, actor(), depot=args.get("depot"))
+
+
+@blp.route("/rotation-plans")
+class RotationPlans(MethodView):
+    @blp.arguments(IdempotencySchema, location="headers")
+    @blp.arguments(NewPlanSchema)
+    @blp.response(201, RotationPlanSchema)
+    @blp.alt_response(200, schema=RotationPlanSchema, description="Replay of an Idempotency-Key")
+    def post(self, headers: dict, body: dict) -> Any:
+        """A rotation plan (轮换计划 LP-…) of every lot due in the depot."""
+        plan, status = create(upkeep.draft_plan, headers["idempotency_key"], "编制轮换计划", **body)
+        with read_session() as session:
+            return upkeep.plan_view(session, actor(), plan.number), status
+
+
+@blp.route("/rotation-plans/<number>")
+class RotationPlanView(MethodView):
+    @blp.response(200, RotationPlanSchema)
+    def get(self, number: str) -> dict:
+        """One plan with its lines."""
+        with read_session() as session:
+            return upkeep.plan_view(session, actor(), path_text(number, "number", NUMBER))
+
+
+@blp.route("/rotation-plans/<number>/lines/<int:line>/done")
+class LineDone(MethodView):
+    @blp.arguments(LineDoneSchema)
+    @blp.response(200, RotationPlanSchema)
+    def post(self, body: dict, number: str, line: int) -> dict:
+        """A keeper of the depot marks a line done, naming the document that did it."""
+        number = path_text(number, "number", NUMBER)
+        run(lambda uow: upkeep.complete_line(uow, number, line, **body), body["note"] or None)
+        with read_session() as session:
+            return upkeep.plan_view(session, actor(), number)
+
+
+@blp.route("/inspections")
+class Inspections(MethodView):
+    @blp.arguments(IdempotencySchema, location="headers")
+    @blp.arguments(InspectionSchema)
+    @blp.response(201, InspectionRecordSchema)
+    @blp.alt_response(
+        200, schema=InspectionRecordSchema, description="Replay of an Idempotency-Key"
+    )
+    def post(self, headers: dict, body: dict) -> Any:
+        """A keeper records an inspection (检测维护) of a category's stock in their depot."""
+        row, status = create(upkeep.record_inspection, headers["idempotency_key"], None, **body)
+        return {
+            "depot": body["depot"],
+            "category": body["category"],
+            "inspected_on": row.inspected_on,
+            "note": row.note,
+        }, status

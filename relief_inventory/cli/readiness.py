@@ -8,11 +8,12 @@ from typing import Any
 
 import click
 
+from relief_inventory.auth.services import system_actor
 from relief_inventory.cli import DomainAwareGroup, admin_run, current_engine, main
 from relief_inventory.cli.tables import render_table
 from relief_inventory.config import Settings
 from relief_inventory.db import open_session
-from relief_inventory.readiness import check, services
+from relief_inventory.readiness import check, services, upkeep
 from relief_inventory.readiness.models import LOSS_SECTORS
 from relief_inventory.readiness.presets import NAMES
 from relief_inventory.readiness.queries import annual_figures
@@ -206,3 +207,62 @@ def _transfer(transfer: dict[str, Any] | None) -> str:
         f"{transfer['from_depot']} → {transfer['item_name']} {transfer['quantity']:,}"
         f"{transfer['unit']}（{transfer['measures']}，{transfer['hours']}h）"
     )
+
+
+@readiness.command("rotation")
+@click.option("--depot", default=None, help="Only this depot (code).")
+@click.option(
+    "--draft", is_flag=True, help="Draft a rotation plan (轮换计划) per depot with lots due."
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def rotation_command(depot: str | None, draft: bool, fmt: str) -> None:
+    """Lots due to rotate out before they expire (or past expiry), the suggested action and
+    replacement purchase; inspections due or overdue."""
+    engine = current_engine()
+    actor = system_actor(engine)
+    with open_session(engine) as session:
+        view = upkeep.overview(session, actor, depot=depot)
+    if fmt == "json":
+        click.echo(json.dumps(view, ensure_ascii=False, default=str))
+    else:
+        click.echo(f"到期轮换（{view['today']}）：{len(view['due'])} 个批次")
+        click.echo(
+            render_table(
+                [
+                    "仓库",
+                    "物资",
+                    "批次",
+                    "储备",
+                    "有效期",
+                    "剩余天数",
+                    "数量",
+                    "建议处置",
+                    "需补购",
+                ],
+                [
+                    [
+                        d["depot"],
+                        d["item_name"],
+                        d["lot"],
+                        d["owner"],
+                        str(d["expiry_date"]),
+                        ("已过期" if d["expired"] else str(d["days_left"])),
+                        f"{d['quantity']:,}{d['unit']}",
+                        d["action_label"],
+                        f"{d['replacement']:,}{d['unit']}",
+                    ]
+                    for d in view["due"]
+                ],
+                ["<", "<", "<", "<", "<", ">", ">", "<", ">"],
+            )
+        )
+        overdue = [i for i in view["inspections"] if i["overdue_days"] or i["never"]]
+        click.echo(f"\n检测维护到期或逾期：{len(overdue)} 项")
+        for i in overdue:
+            when = "从未检测" if i["never"] else f"上次 {i['last']}，逾期 {i['overdue_days']} 天"
+            click.echo(f"  {i['depot']}  {i['category_name']}  {when}")
+    if draft:
+        depots = sorted({d["depot"] for d in view["due"]})
+        for code in depots:
+            plan = admin_run(lambda uow, c=code: upkeep.draft_plan(uow, depot=c), "编制轮换计划")
+            click.echo(f"已编制轮换计划 {plan.number}（{code}）")
