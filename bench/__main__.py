@@ -25,7 +25,7 @@ from typing import Any
 
 from relief_inventory.cli.tables import render_table
 
-BENCHMARKS = ("ledger", "dispatch", "audit", "funds", "documents")
+BENCHMARKS = ("ledger", "dispatch", "audit", "funds", "documents", "readiness")
 
 
 def parse(argv: Sequence[str] | None, modules: dict[str, Any]) -> argparse.Namespace:

@@ -343,7 +343,7 @@ class InspectionDueSchema(Schema):
     never = fields.Boolean()
 
 
-class RotationSchema(Schema):
+class RotationOverviewSchema(Schema):
     today = fields.Date()
     due = fields.List(fields.Nested(DueLotSchema))
     inspections = fields.List(fields.Nested(InspectionDueSchema))

@@ -28,9 +28,9 @@ from schemas.readiness import (
     ReportPageSchema,
     ReportQuerySchema,
     ReportVersionsSchema,
+    RotationOverviewSchema,
     RotationPlanSchema,
     RotationQuerySchema,
-    RotationSchema,
     ScenarioArgsSchema,
     ScenarioSchema,
     VerifyReportSchema,
@@ -189,7 +189,7 @@ class Coverage(MethodView):
 @blp.route("/rotation")
 class Rotation(MethodView):
     @blp.arguments(RotationQuerySchema, location="query")
-    @blp.response(200, RotationSchema)
+    @blp.response(200, RotationOverviewSchema)
     def get(self, args: dict) -> dict:
         """Lots due to rotate within their category's window (or past expiry), with the
         suggested action and replacement purchase, and the inspections due, in the depots

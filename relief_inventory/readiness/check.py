@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +20,7 @@ from relief_inventory.readiness import coverage, queries, scenario
 from relief_inventory.readiness.presets import PRESETS, WORST_2024
 from relief_inventory.readiness.standards import DEFAULT_HOUSEHOLD_SIZE, needs
 from relief_inventory.readiness.travel import TravelSettings
-from relief_inventory.stock.ownership import OwnerLevel
+from relief_inventory.stock.ownership import OwnerLevel, dispatch_may_use
 from relief_inventory.timeutil import utcnow
 from relief_inventory.warehouse.models import County
 from relief_inventory.warehouse.services import county_by_code, depot_by_code
@@ -149,9 +149,9 @@ def run(
     needed = needs(standards, spec.relocated, spec.days, spec.household_size)
     sources = queries.sources(session, county, settings)
     blocked = {d.id for d in cut}
-    reachable = [s.depot_id for s in sources if s.depot_id not in blocked]
-    stock = queries.free_stock(session, reachable, delivery_date(at))
-    items = queries.items(session, {row.item_id for row in stock})
+    stock, items = read_nearest(
+        session, county.id, sources, blocked, needed, delivery_date(at), spec.allow_other_counties
+    )
     result = scenario.check(
         county_id=county.id,
         needs=needed,
@@ -162,6 +162,55 @@ def run(
         allow_other_counties=spec.allow_other_counties,
     )
     return layout(session, spec, county, result, sources, items, blocked, at)
+
+
+READ_CHUNK = 64  # depots per read of free stock
+
+
+def read_nearest(
+    session: Session,
+    county_id: int,
+    sources: list[scenario.Source],
+    blocked: set[int],
+    needed: dict[str, int],
+    on_date: date,
+    allow_other_counties: bool,
+) -> tuple[list[scenario.Stock], dict[int, scenario.ItemInfo]]:
+    """Free stock of the nearest depots, read a chunk at a time by arrival time, until the
+    county depots read so far could cover every need (or every depot is read).
+
+    The answer is the one a read of every depot would give: the calculator tries depots
+    nearest first, every depot not read is at least as far as the last one read (a chunk
+    always ends with all the depots tied at its last arrival time), and the prefecture depot
+    is tried after the county depots unless it is nearer than all of them, so the depots
+    not read would never be reached.
+    """
+    order = sorted(
+        (s for s in sources if s.depot_id not in blocked and s.hours <= scenario.WINDOWS[-1]),
+        key=lambda s: (s.hours, s.code),
+    )
+    prefecture = {s.depot_id for s in order if s.prefecture}
+    stock: list[scenario.Stock] = []
+    items: dict[int, scenario.ItemInfo] = {}
+    held: dict[str, Decimal] = defaultdict(Decimal)
+    start = 0
+    while start < len(order):
+        end = min(start + READ_CHUNK, len(order))
+        while end < len(order) and order[end].hours == order[end - 1].hours:
+            end += 1
+        rows = queries.free_stock(session, [s.depot_id for s in order[start:end]], on_date)
+        items.update(queries.items(session, {r.item_id for r in rows} - set(items)))
+        for row in rows:
+            if row.depot_id not in prefecture and dispatch_may_use(
+                row.owner_county_id, county_id, allow_other_counties
+            ):
+                item = items[row.item_id]
+                held[item.category] += row.free * item.content
+        stock += rows
+        start = end
+        if all(held[code] >= need for code, need in needed.items()):
+            break
+    return stock, items
 
 
 def layout(
