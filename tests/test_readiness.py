@@ -379,3 +379,27 @@ def test_reading_the_nearest_depots_first_gives_the_full_answer(world, engine, m
         for answer in (full, nearest):
             answer.pop("computed_at")
         assert nearest == full, people
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # rendering is engine-blind
+def test_scenario_and_coverage_reports_as_pdf_and_excel(world, client):
+    import io
+
+    from openpyxl import load_workbook
+
+    from tests.pdf_tools import text as pdf_text
+
+    with world.uow("dispatcher") as uow:
+        services.set_population_at_risk(uow, "532322", 4000)
+    headers = bearer(world, "dispatcher")
+    pdf = client.get(f"{API}/reports/scenario?preset=shuangbai-m6&format=pdf", headers=headers)
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    text = pdf_text(pdf.data)
+    assert "72小时内到达" in text and "需请求省级、中央支援：帐篷4,860顶" in text
+    xlsx = client.get(f"{API}/reports/coverage?format=xlsx", headers=headers)
+    assert xlsx.status_code == 200
+    book = load_workbook(io.BytesIO(xlsx.data))
+    cells = [c.value for ws in book for row in ws.iter_rows() for c in row if c.value is not None]
+    assert "双柏县" in cells and "建议预置调拨" in cells
+    bad = client.get(f"{API}/reports/scenario?county=532322&days=3", headers=headers)
+    assert bad.status_code == 422
