@@ -272,6 +272,11 @@ def layout(
             "standard": queries.standard_text(s),
         }
 
+    # A depot's goods all arrive at once, so a window's senders are those of the whole plan
+    # that arrive by then: laid out once per category, filtered per window.
+    senders = {
+        line.category: depots_of(line.arrivals) for line in result.windows[max(result.windows)]
+    }
     windows = []
     for hours, lines in result.windows.items():
         windows.append(
@@ -288,7 +293,7 @@ def layout(
                             if line.needed == 0
                             else min(100, int(line.arrived * 100 / line.needed))
                         ),
-                        "depots": depots_of(line.arrivals),
+                        "depots": [d for d in senders[line.category] if d["hours"] <= hours],
                     }
                     for line in lines
                 ],
