@@ -300,6 +300,7 @@ def test_back_office_scenario_filing_and_coverage_transfer(world, app, engine):
     requester = app.test_client()
     login(requester, "requester_sb")
     assert requester.get("/readiness/").status_code == 403
+    assert "储备覆盖" not in requester.get("/").text and "储备覆盖" in keeper.get("/").text
 
 
 def test_rotation_plan_worked_through(world, engine, client):

@@ -9,10 +9,11 @@ from typing import Any
 
 from flask import abort, current_app, redirect, request, url_for
 from flask_admin import expose
+from flask_admin.menu import MenuLink
 from markupsafe import Markup
 
 from relief_inventory.admin import charts
-from relief_inventory.admin.base import OfficeView, read_session, try_service
+from relief_inventory.admin.base import OfficeAccess, OfficeView, read_session, try_service
 from relief_inventory.admin.login import current_actor
 from relief_inventory.auth.actor import Role
 from relief_inventory.errors import DomainError
@@ -57,8 +58,17 @@ def chart(answer: dict[str, Any]) -> Markup:
     return charts.bars("各时段需求满足率（%）", labels, series)
 
 
+ROLES = (Role.DISPATCHER, Role.KEEPER, Role.AUDITOR)
+
+
+class ReadinessLink(OfficeAccess, MenuLink):
+    """A menu entry of the readiness screens, shown to whom may open them."""
+
+    roles = ROLES
+
+
 class ReadinessView(OfficeView):
-    roles = (Role.DISPATCHER, Role.KEEPER, Role.AUDITOR)
+    roles = ROLES
 
     def _choices(self) -> tuple[list, list]:
         with read_session() as session:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import warnings
 
 from flask_admin import Admin
-from flask_admin.menu import MenuLink
 from sqlalchemy.orm import scoped_session
 
 from relief_inventory.admin import dispatch, documents, funds, ledger, readiness
@@ -45,7 +44,7 @@ def _register(admin: Admin, session: scoped_session) -> None:
     )
     for name, endpoint in (("储备覆盖", "coverage"), ("检测与轮换", "rotation")):
         admin.add_menu_item(
-            MenuLink(name=name, endpoint=f"readiness_office.{endpoint}"),
+            readiness.ReadinessLink(name=name, endpoint=f"readiness_office.{endpoint}"),
             target_category=READINESS,
         )
     for view in (
