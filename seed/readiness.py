@@ -204,6 +204,7 @@ def _reports(engine: Engine, rng: random.Random) -> None:
     system = auth.system_actor(engine)
     corrected = set(rng.sample(range(len(events)), min(4, len(events))))
     sent_back = min(corrected) if corrected else -1
+    planned = []  # (event, figures as filed first, the true figures, filed at)
     for index, event in enumerate(events):
         people = affected[index]
         relocated = int(people * RELOCATED_SHARE.get(event.hazard, 0) * rng.uniform(0.5, 1.5))
@@ -216,33 +217,44 @@ def _reports(engine: Engine, rng: random.Random) -> None:
             "houses_damaged": houses,
             **{sector: f"{losses[sector][index]}.00" for sector in LOSS_SECTORS},
         }
-        filed_at = datetime.combine(event.day + timedelta(days=1), time(9), tzinfo=UTC)
-        filer = filers.get(event.county, system)
         first = dict(figures)
         if index in corrected:  # the first version had a typing slip, found on checking
             first["people_affected"] = people * 10 + 7
-        with UnitOfWork(engine, filer, reason="县级报送灾情") as uow:
-            number = disaster.file_report(
-                uow,
-                county=event.county,
-                hazard=event.hazard,
-                event_date=event.day.isoformat(),
-                title=event.title,
-                at=filed_at,
-                **first,
-            ).number
-        if index in corrected:
-            if index == sent_back:
-                with UnitOfWork(engine, verifier, reason="州级核查") as uow:
-                    disaster.reject(
+        filed_at = datetime.combine(event.day + timedelta(days=1), time(9), tzinfo=UTC)
+        planned.append((event, first, figures, filed_at))
+    # One unit of work per person and step (a few dozen transactions, not hundreds).
+    numbers: dict[int, str] = {}
+    for county in sorted({event.county for event in events}):
+        with UnitOfWork(engine, filers.get(county, system), reason="县级报送灾情") as uow:
+            for index, (event, first, _, filed_at) in enumerate(planned):
+                if event.county == county:
+                    numbers[index] = disaster.file_report(
                         uow,
-                        number,
-                        reason="受灾人数与乡镇统计不符，请核实后重报",
-                        at=filed_at + timedelta(hours=6),
-                    )
-            with UnitOfWork(engine, filer, reason="更正灾情") as uow:
-                disaster.correct(
-                    uow, number, people_affected=people, at=filed_at + timedelta(hours=8)
-                )
+                        county=event.county,
+                        hazard=event.hazard,
+                        event_date=event.day.isoformat(),
+                        title=event.title,
+                        at=filed_at,
+                        **first,
+                    ).number
+    if sent_back >= 0:
         with UnitOfWork(engine, verifier, reason="州级核查") as uow:
-            disaster.verify(uow, number, note="已抽查核实", at=filed_at + timedelta(days=1))
+            disaster.reject(
+                uow,
+                numbers[sent_back],
+                reason="受灾人数与乡镇统计不符，请核实后重报",
+                at=planned[sent_back][3] + timedelta(hours=6),
+            )
+    for index in sorted(corrected):
+        event, _, figures, filed_at = planned[index]
+        with UnitOfWork(engine, filers.get(event.county, system), reason="更正灾情") as uow:
+            disaster.correct(
+                uow,
+                numbers[index],
+                people_affected=figures["people_affected"],
+                at=filed_at + timedelta(hours=8),
+            )
+    with UnitOfWork(engine, verifier, reason="州级核查") as uow:
+        for index, number in sorted(numbers.items()):
+            at = planned[index][3] + timedelta(days=1)
+            disaster.verify(uow, number, note="已抽查核实", at=at)
