@@ -31,7 +31,9 @@ class Office:
     facts: dict[str, Any]
 
     def client(self, username: str | None = None) -> FlaskClient:
+        """A browser's client: it accepts HTML, so errors come as pages (not JSON)."""
         client = self.app.test_client()
+        client.environ_base["HTTP_ACCEPT"] = "text/html,application/xhtml+xml,*/*;q=0.8"
         if username is not None:
             login(client, username)
         return client

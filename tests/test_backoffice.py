@@ -246,3 +246,20 @@ def test_malformed_ids_and_filters_never_fail(office: Office) -> None:
         "/documents/view/%3Cscript%3E",
     ):
         assert client.get(path).status_code in (200, 302, 404), path
+
+
+def test_clients_that_do_not_accept_html_get_the_json_error_shape(office: Office) -> None:
+    probe = office.app.test_client()
+    missing = probe.get("/nowhere")
+    assert missing.status_code == 404 and missing.json["code"] == "not_found"
+    browser = office.client()
+    page = browser.get("/nowhere")
+    assert page.status_code == 404 and "页面不存在" in page.text
+
+
+def test_a_lots_moves_are_one_click_away(office: Office) -> None:
+    client = office.client("keeper_zx")
+    lots = client.get("/lots/?search=R-ZX-1").text
+    assert "/moves/?search=R-ZX-1" in lots
+    moves = client.get("/moves/?search=R-ZX-1").text
+    assert office.facts["zx"] in moves and office.facts["sb"] not in moves

@@ -89,10 +89,12 @@ def server(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> I
         "RELIEF_PORT": str(port),
         "RELIEF_HOST": "127.0.0.1",
     }
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = (ARTIFACTS / "server.log").open("w")  # the server logs every request: never a pipe
     process = subprocess.Popen(
         [sys.executable, "-c", "from relief_inventory.cli import main; main()", "serve"],
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
@@ -109,6 +111,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> I
     finally:
         process.terminate()
         process.wait(timeout=10)
+        log.close()
 
 
 @pytest.fixture(scope="module")

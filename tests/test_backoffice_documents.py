@@ -224,3 +224,70 @@ def test_lot_picker_searches_the_users_depots_only(office: Office) -> None:
     assert "T-ZX-1" in {lot["number"] for lot in zx}
     sb = office.client("keeper_sb").get("/documents/lot-options?item=TENT-12&q=T-").json
     assert {lot["number"] for lot in sb} == {"T-SB-1"}
+
+
+def test_issue_transfer_and_count_through_their_forms(office: Office) -> None:
+    keeper = office.client("keeper_zx")
+    issued = post_form(
+        keeper,
+        "/documents/new/issue",
+        "/documents/new/issue",
+        depot="ZX",
+        county="532322",
+        reason="洪涝转移安置",
+        **{"lines-item": "TENT-12", "lines-quantity": "2"},
+    )
+    assert issued.status_code == 302 and "/CK-" in issued.headers["Location"]
+    moved = post_form(
+        keeper,
+        "/documents/new/transfer",
+        "/documents/new/transfer",
+        from_depot="ZX",
+        to_depot="YR",
+        reason="汛前预置",
+        authority_order="楚应急调〔2026〕1号",
+        **{"lines-item": "TENT-12", "lines-lot": "T-ZX-1", "lines-quantity": "3"},
+    )
+    assert moved.status_code == 302, moved.text
+    path = moved.headers["Location"].replace("http://localhost", "")
+    page = keeper.get(path).text
+    assert "在途" in page and 'id="act-complete"' not in page  # the receiving depot books in
+    admin = office.client("admin")
+    booked = admin.post(
+        path.replace("/view/", "/act/") + "/complete",
+        data={"csrf_token": csrf_token(admin.get(path).text)},
+        follow_redirects=True,
+    )
+    assert "已入库" in booked.text.split('id="statusbar"')[1].split("</ul>")[0]
+    counted = post_form(
+        keeper,
+        "/documents/new/count",
+        "/documents/new/count",
+        depot="ZX",
+        reason="月度盘点",
+        **{"lines-item": "RICE-10", "lines-lot": "R-ZX-1", "lines-counted": "90"},
+    )
+    assert counted.status_code == 302 and "/PD-" in counted.headers["Location"]
+
+
+def test_a_rotation_through_its_form(office: Office) -> None:
+    keeper = office.client("keeper_zx")
+    rotated = post_form(
+        keeper,
+        "/documents/new/rotation",
+        "/documents/new/rotation",
+        depot="ZX",
+        partner="昆明帐篷厂",
+        reason="以旧换新",
+        **{
+            "out_lines-item": "TENT-12",
+            "out_lines-lot": "T-ZX-1",
+            "out_lines-quantity": "2",
+            "in_lines-item": "TENT-12",
+            "in_lines-lot": "T-ZX-NEW",
+            "in_lines-quantity": "2",
+        },
+    )
+    assert rotated.status_code == 302, rotated.text
+    page = keeper.get(rotated.headers["Location"]).text
+    assert "T-ZX-NEW" in page and "轮换单" in page

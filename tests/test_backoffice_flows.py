@@ -112,6 +112,19 @@ def test_a_request_from_filing_to_closing_through_the_pages(office: Office) -> N
     assert request_state(office, number) == "received"
     act(dispatcher, path, "close", note="结案")
     assert request_state(office, number) == "closed"
+    page = keeper.get(path).text
+    assert f"/dispatch/return/{number}" in page  # tents are reusable: they may come back
+    assert f"/dispatch/return/{number}" not in county.get(path).text
+    returned = post_form(
+        keeper,
+        f"/dispatch/return/{number}",
+        f"/dispatch/return/{number}",
+        depot="ZX",
+        note="验收完好",
+        **{"lines-item": "TENT-12", "lines-lot": "T-ZX-1", "lines-available": "4"},
+    )
+    assert returned.status_code == 302, returned.text
+    assert "/documents/view/HS-" in returned.headers["Location"]
 
 
 def test_a_county_sees_no_other_countys_request_or_release(office: Office) -> None:
@@ -174,6 +187,14 @@ def test_a_release_needs_three_people_and_the_buttons_say_so(office: Office) -> 
     paid = act(finance, path, "release", payment_reference="国库集中支付 0001")
     assert release_state(office, number) == "released"
     assert "打印拨付通知" in paid.text
+    assert 'id="act-reverse"' not in county.get(path).text
+    proposed = act(office.client("finance2"), path, "reverse", reason="重复拨付")
+    assert "资金冲销单" in proposed.text and 'id="act-approve"' not in proposed.text
+    reversal = proposed.text.split('id="doc-number">')[1].split("<")[0]
+    payer = office.client("finance").get(f"/funds/reversals/view/{reversal}").text
+    assert 'id="act-approve"' not in payer  # the payer may not approve undoing the payment
+    act(office.client("admin"), f"/funds/reversals/view/{reversal}", "approve")
+    assert "已冲销" in county.get(path).text
 
 
 def test_bad_money_on_the_form_gets_the_services_message(office: Office) -> None:

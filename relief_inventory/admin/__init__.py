@@ -80,6 +80,13 @@ def _protect(app: Flask) -> None:
         return response
 
 
+def _wants_page() -> bool:
+    """A back-office path asked for by a browser (which accepts HTML): answered with a page.
+    The API, and any client that does not accept HTML (curl, probes), get the API's JSON
+    error shape, with its request id."""
+    return _ours() and request.accept_mimetypes.accept_html
+
+
 def _html_errors(app: Flask) -> None:
     """The API answers errors as JSON (``api.ReliefApi``); the back office with a page."""
     handlers = app.error_handler_spec[None][None]
@@ -91,11 +98,14 @@ def _html_errors(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_refused(error: CSRFError):  # type: ignore[no-untyped-def]
-        return page(400, "表单已过期或缺少安全令牌（CSRF），请刷新页面后重试")
+        message = "表单已过期或缺少安全令牌（CSRF），请刷新页面后重试"
+        if not _wants_page() and api_domain is not None:
+            return api_domain(DomainError(message, field="csrf_token"))
+        return page(400, message)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
-        if not _ours() and api_http is not None:
+        if not _wants_page() and api_http is not None:
             return api_http(error)
         messages = {403: "无权访问此页面", 404: "页面不存在", 405: "不支持此请求方法"}
         status = error.code or 500
@@ -103,7 +113,7 @@ def _html_errors(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):  # type: ignore[no-untyped-def]
-        if not _ours() and api_domain is not None:
+        if not _wants_page() and api_domain is not None:
             return api_domain(error)
         return page(error.status, error.message)
 
@@ -112,7 +122,7 @@ def _html_errors(app: Flask) -> None:
 
         def database_refused(error: Exception, _api=api_handler):  # type: ignore[no-untyped-def]
             """A value the database could not take (NUL in a search, …): the user's 4xx."""
-            if not _ours() and _api is not None:
+            if not _wants_page() and _api is not None:
                 return _api(error)
             return page(422, "输入的内容无法处理，请检查后重试")
 

@@ -154,6 +154,9 @@ def link(endpoint: str, text: str, **values: Any) -> Markup:
     return Markup('<a href="{}">{}</a>').format(url_for(endpoint, **values), escape(text))
 
 
+MAX_OPTIONS = 200
+
+
 class ScopedFilter(BaseSQLAFilter):
     """A filter whose options are computed per request (scoped to the signed-in user) and
     whose condition is ``clause(value)``; an unknown value matches nothing."""
@@ -168,15 +171,27 @@ class ScopedFilter(BaseSQLAFilter):
         super().__init__(column, name, options=options)
         self.clause = clause
 
-    def get_options(self, view: Any) -> list[tuple[str, str]]:
-        """Computed for the signed-in user; none at start-up (no one is signed in)."""
+    def get_options(self, view: Any) -> list[tuple[str, str]] | None:
+        """Computed for the signed-in user (none at start-up: no one is signed in). Past
+        ``MAX_OPTIONS`` (a prefecture of a thousand depots, thousands of items) the filter
+        is a text box for the code instead of a dropdown nobody could scroll."""
         if not has_request_context() or not current_user.is_authenticated:
             return []
-        return self.options()  # type: ignore[misc, operator]
+        if "relief_filter_options" not in g:
+            g.relief_filter_options = {}
+        cache = g.relief_filter_options
+        if id(self) not in cache:
+            options = self.options()  # type: ignore[misc, operator]
+            cache[id(self)] = options if len(options) <= MAX_OPTIONS else None
+        return cache[id(self)]
 
     def validate(self, value: Any) -> bool:
-        """Only a value the dropdown offers this user (anything else is ignored)."""
-        return any(value == code for code, _label in self.get_options(None))
+        """A value the dropdown offers this user, or a code typed into the text box (it
+        matches nothing unless it names something in the user's scope)."""
+        options = self.get_options(None)
+        if options is None:
+            return isinstance(value, str) and 0 < len(value) <= 64 and "\x00" not in value
+        return any(value == code for code, _label in options)
 
     def apply(self, query: Any, value: Any, alias: Any = None) -> Any:
         return query.filter(self.clause(value))
@@ -231,7 +246,7 @@ class LedgerView(OfficeAccess, ModelView):
             return None
         groups: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
         for index, flt in enumerate(self._filters):
-            options = flt.get_options(self)
+            options = flt.get_options(self) if isinstance(flt, ScopedFilter) else None
             groups.setdefault(str(flt.name), []).append(
                 {
                     "index": index,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from relief_inventory.admin.base import read_session
+from relief_inventory.admin.base import MAX_OPTIONS, read_session
 from relief_inventory.admin.login import current_actor
 from relief_inventory.auth.actor import Role
 from relief_inventory.stock import scope
@@ -22,43 +22,47 @@ def my_depots() -> list[tuple[str, str]]:
     """Depots the user keeps (admins: all): where they may book stock."""
     actor = current_actor()
     with read_session() as session:
-        query = select(Depot).where(Depot.active.is_(True)).order_by(Depot.code)
+        query = select(Depot.code, Depot.name).where(Depot.active.is_(True)).order_by(Depot.code)
         if not actor.is_admin:
             query = query.where(Depot.id.in_(actor.depot_ids))
-        return [(d.code, _label(d.name, d.code)) for d in session.scalars(query)]
+        return [(code, _label(name, code)) for code, name in session.execute(query)]
 
 
 def visible_depots() -> list[tuple[str, str]]:
     actor = current_actor()
     with read_session() as session:
-        query = select(Depot).where(scope.depots_clause(actor, Depot.id)).order_by(Depot.code)
-        return [(d.code, _label(d.name, d.code)) for d in session.scalars(query)]
+        query = (
+            select(Depot.code, Depot.name)
+            .where(scope.depots_clause(actor, Depot.id))
+            .order_by(Depot.code)
+            .limit(MAX_OPTIONS + 1)  # more: the list's filter is a text box
+        )
+        return [(code, _label(name, code)) for code, name in session.execute(query)]
 
 
 def all_depots() -> list[tuple[str, str]]:
     """A transfer's destination may be any active depot."""
     with read_session() as session:
-        query = select(Depot).where(Depot.active.is_(True)).order_by(Depot.code)
-        return [(d.code, _label(d.name, d.code)) for d in session.scalars(query)]
+        query = select(Depot.code, Depot.name).where(Depot.active.is_(True)).order_by(Depot.code)
+        return [(code, _label(name, code)) for code, name in session.execute(query)]
 
 
 def counties() -> list[tuple[str, str]]:
     """Requesters choose among their own counties; the office roles among all."""
     actor = current_actor()
     with read_session() as session:
-        query = select(County).where(County.active.is_(True)).order_by(County.code)
+        query = select(County.code, County.name).where(County.active.is_(True))
         if not actor.is_admin and actor.has(Role.REQUESTER) and not scope.sees_everything(actor):
             query = query.where(County.id.in_(actor.county_ids))
-        return [(c.code, _label(c.name, c.code)) for c in session.scalars(query)]
+        rows = session.execute(query.order_by(County.code))
+        return [(code, _label(name, code)) for code, name in rows]
 
 
 def items() -> list[tuple[str, str]]:
     with read_session() as session:
-        query = select(Item).where(Item.active.is_(True)).order_by(Item.code)
-        return [
-            (i.code, f"{i.name} {i.specification}（{i.code}，{i.unit}）")
-            for i in session.scalars(query)
-        ]
+        query = select(Item.code, Item.name, Item.specification, Item.unit)
+        rows = session.execute(query.where(Item.active.is_(True)).order_by(Item.code))
+        return [(code, f"{name} {spec}（{code}，{unit}）") for code, name, spec, unit in rows]
 
 
 def owners() -> list[tuple[str, str]]:

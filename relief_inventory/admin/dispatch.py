@@ -48,7 +48,7 @@ from relief_inventory.allocation.models import (
 )
 from relief_inventory.api.printing import pdf_response
 from relief_inventory.auth.actor import Actor, Role
-from relief_inventory.errors import PermissionDenied
+from relief_inventory.errors import DomainError, PermissionDenied
 from relief_inventory.timeutil import format_local
 from relief_inventory.warehouse.models import County
 from reports.printing import PrintOptions, print_document
@@ -70,6 +70,31 @@ PRINTABLE = (
 )
 PICK_STATES = {"reserved": "已预留", "dispatched": "已发运", "released": "已释放"}
 NO_YES = [("false", "否"), ("true", "是")]
+
+RETURN_FORM = DocForm(
+    "return",
+    "回收单（可回收物资回库）",
+    [
+        Field("depot", "回收入库仓库", "select", True, choices.my_depots),
+        Field("note", "验收说明", "textarea"),
+    ],
+    [
+        LineTable(
+            "lines",
+            "回收明细（逐批次验收）",
+            [
+                Field("item", "物资", "item", True, choices.items),
+                Field("lot", "批次", "lot", True),
+                Field("owner", "储备权属（可空）", "owner", choices=choices.owners),
+                Field("available", "完好回库", "int"),
+                Field("damaged", "损坏（单独批次）", "int"),
+                Field("scrap", "报废", "int"),
+            ],
+        )
+    ],
+    lambda values: shipping.return_goods,
+    roles=(Role.KEEPER,),
+)
 
 REQUEST_FORM = DocForm(
     "request",
@@ -351,6 +376,11 @@ class DispatchView(SearchedLedgerView):
             numeric={4},
         )
         notes = sorted({p["document"] for p in view["picks"] if p["document"]})
+        forms = []
+        if allowed(lambda: shipping.check_return(actor, found)) and shipping.returnable_items(
+            session, found
+        ):
+            forms.append(("回收（可回收物资）", url_for(".return_goods", number=found.number)))
         prints = []
         if found.state in PRINTABLE:
             prints.append(("打印调拨单（PDF）", url_for(".print_pdf", number=found.number)))
@@ -366,6 +396,7 @@ class DispatchView(SearchedLedgerView):
             tables=[lines, picks],
             related=[(f"发运单 {n}", f"/documents/view/{n}") for n in notes],
             prints=prints,
+            forms=forms,
             history=sheets.history(session, "dispatch_request", found.id, found.number),
             banner="应急会签已超期" if view["countersign_overdue"] else None,
         )
@@ -416,6 +447,41 @@ class DispatchView(SearchedLedgerView):
         return pdf_response(
             print_document(engine, current_actor(), number, options), f"{number}.pdf"
         )
+
+    @expose("/return/<number>", methods=("GET", "POST"))
+    def return_goods(self, number: str):  # type: ignore[no-untyped-def]
+        """回收: the keeper inspects what comes back, lot by lot."""
+        with read_session() as session:
+            found = self._readable(session, number)
+            try:
+                shipping.check_return(current_actor(), found)
+            except DomainError:
+                abort(403)
+            left = shipping.returnable_items(session, found)
+        posted = request.form if request.method == "POST" else None
+        if posted is not None:
+            values = parse_header(RETURN_FORM, posted)
+            values["lines"] = parse_lines(RETURN_FORM.tables[0], posted)
+            made = try_service(
+                lambda uow: shipping.return_goods(uow, number, **values),
+                what=f"回收 {number}",
+                done="回收单已保存",
+            )
+            if made is not None:
+                return redirect(url_for("documents.view", number=made.number))
+        rows = rows_for_display(RETURN_FORM.tables[0], posted)
+        if posted is None:
+            rows = [
+                {"item": item, "lot": lot, "available": str(pieces)} for item, lot, pieces in left
+            ]
+        return self.render(
+            "backoffice/doc_form.html",
+            form=RETURN_FORM,
+            posted=posted,
+            rows={"lines": rows},
+            form_key="",
+            cancel_url=url_for(".view", number=number),
+        ), (422 if posted is not None else 200)
 
     @expose("/new", methods=("GET", "POST"))
     def new(self):  # type: ignore[no-untyped-def]

@@ -272,8 +272,10 @@ class DocumentsView(SearchedLedgerView):
         ]
 
     def prefetch(self, rows: list[Any]) -> None:
-        for model in (Depot, County, User):
-            self.lookup().small(model)
+        lookup = self.lookup()
+        lookup.small(County)
+        lookup.preload(Depot, (i for r in rows for i in (r.depot_id, r.dest_depot_id)))
+        lookup.preload(User, (r.created_by_id for r in rows))
 
     column_formatters = {
         "number": lambda _v, _c, model, _n: doc_link(model.number),

@@ -36,10 +36,13 @@ from relief_inventory.funds.models import (
     FundKind,
     FundLevel,
     FundRelease,
+    FundReversalRequest,
     FundSource,
     Purpose,
     ReleaseState,
+    ReversalTarget,
 )
+from relief_inventory.funds.models import RequestState as ReversalState
 from relief_inventory.idempotency import once
 from relief_inventory.timeutil import format_local
 from relief_inventory.warehouse.models import County
@@ -285,6 +288,22 @@ class ReleasesView(SearchedLedgerView):
                 sheets.Action("reject", "驳回", "danger", [reason]),
             ),
         ]
+        reversible = found.state == ReleaseState.RELEASED and not (
+            detail["reversed_by"] or detail["reversal_pending"]
+        )
+        if reversible:  # a paid release, not reversed or being reversed: finance may propose
+            candidates.append(
+                (
+                    lambda: funds.check_propose_reversal(actor),
+                    sheets.Action(
+                        "reverse",
+                        "冲销",
+                        "warning",
+                        [reason],
+                        confirm="确定提出冲销？须由另一名财务人员审批。",
+                    ),
+                )
+            )
         fields: list[tuple[str, Any]] = [
             ("县市", f"{detail['county_name']}（{detail['county']}）"),
             (
@@ -337,6 +356,11 @@ class ReleasesView(SearchedLedgerView):
             banner = f"作废：已冲销（{detail['reversed_by']}）"
         elif detail["reversal_pending"]:
             banner = f"冲销待审批（{detail['reversal_pending']}）"
+        for key in ("reversed_by", "reversal_pending"):
+            if detail[key] and fund_queries.county_scope(actor) is None:
+                related.append(
+                    (f"冲销单 {detail[key]}", url_for("reversals.view", number=detail[key]))
+                )
         return sheets.Sheet(
             kind_label="资金拨付",
             number=found.number,
@@ -368,10 +392,15 @@ class ReleasesView(SearchedLedgerView):
                 uow, number, payment_reference=form.get("payment_reference", "")
             ),
             "reject": lambda uow: funds.reject(uow, number, reason=form.get("reason", "")),
+            "reverse": lambda uow: funds.reverse_release(
+                uow, number, reason=form.get("reason", "")
+            ),
         }
         if action not in work:
             abort(404)
-        try_service(work[action], what=f"{action} {number}", done="操作成功")
+        done = try_service(work[action], what=f"{action} {number}", done="操作成功")
+        if action == "reverse" and done is not None:
+            return redirect(url_for("reversals.view", number=done.number))
         return redirect(url_for(".view", number=number))
 
     @expose("/print/<number>")
@@ -579,3 +608,109 @@ class SourcesView(SearchedLedgerView):
     @expose("/new", methods=("GET", "POST"))
     def new(self):  # type: ignore[no-untyped-def]
         return render_form(self, SOURCE_FORM, url_for(".index_view"))
+
+
+REVERSAL_STATES = [("proposed", "待审批"), ("approved", "已生效")]
+TARGET_VIEWS = {
+    "source": "sources.view",
+    "appropriation": "appropriations.view",
+    "release": "releases.view",
+}
+
+
+class ReversalsView(SearchedLedgerView):
+    """冲销单 (CZ-…): a proposal takes effect only when a second finance person approves."""
+
+    roles = (Role.FINANCE, Role.AUDITOR)
+    can_view_details = False
+    search_hint = "冲销单号"
+    column_list = ("number", "target", "amount", "reason", "state", "created_at")
+    column_sortable_list = ("number", "created_at")
+    column_default_sort = ("id", True)
+    column_labels = {
+        "number": "冲销单号",
+        "target": "冲销对象",
+        "amount": "金额（元）",
+        "reason": "理由",
+        "state": "状态",
+        "created_at": "提出时间",
+    }
+    column_formatters = {
+        "number": lambda _v, _c, m, _n: link("reversals.view", m.number),
+        "target": lambda _v, _c, m, _n: ReversalTarget.LABELS.get(m.target, m.target),
+        "amount": lambda _v, _c, m, _n: money(m.amount),
+        "state": lambda _v, _c, m, _n: ReversalState.LABELS.get(m.state, m.state),
+        "created_at": local_time,
+    }
+    column_formatters_export = {**column_formatters, "number": lambda _v, _c, m, _n: m.number}
+
+    def search_clause(self, term: str) -> ColumnElement[bool]:
+        return FundReversalRequest.number == term.upper()
+
+    def _steps(self, session: Session, actor: Actor, found: FundReversalRequest) -> list:
+        reason = sheets.Input("reason", "理由（必填）", required=True)
+        withdraw = found.created_by_id == actor.user_id
+        candidates: list[tuple[Callable[[], object], sheets.Action]] = [
+            (
+                lambda: funds.check_decide_reversal(session, actor, found, approving=True),
+                sheets.Action("approve", "批准冲销", "success"),
+            ),
+            (
+                lambda: funds.check_decide_reversal(session, actor, found, approving=False),
+                sheets.Action("reject", "撤回" if withdraw else "驳回冲销", "danger", [reason]),
+            ),
+        ]
+        return [action for check, action in candidates if allowed(check)]
+
+    @expose("/view/<number>")
+    def view(self, number: str):  # type: ignore[no-untyped-def]
+        actor = current_actor()
+        with read_session() as session:
+            try:
+                detail = fund_queries.reversal_detail(session, actor, number[:32])
+            except DomainError:
+                abort(404)
+            found = session.scalar(
+                select(FundReversalRequest).where(FundReversalRequest.number == number)
+            )
+            original = url_for(TARGET_VIEWS[detail["target"]], number=detail["reverses"])
+            sheet = sheets.Sheet(
+                kind_label="资金冲销单",
+                number=number,
+                states=REVERSAL_STATES,
+                state=found.state,
+                state_label=ReversalState.LABELS.get(found.state, found.state),
+                act_url=url_for(".act", number=number, action="x")[:-1],
+                actions=self._steps(session, actor, found),
+                fields=[
+                    ("冲销对象", ReversalTarget.LABELS.get(detail["target"], detail["target"])),
+                    ("原单据", {"text": detail["reverses"], "href": original}),
+                    ("金额（元）", money(detail["amount"])),
+                    ("理由", detail["reason"]),
+                    ("提出人", detail["created_by"]),
+                    ("提出时间", format_local(detail["created_at"])),
+                    ("审批人", detail["decided_by"] or ""),
+                    ("审批时间", format_local(detail["decided_at"])),
+                    ("审批意见", detail["decision_note"]),
+                ],
+                related=[(f"原单据 {detail['reverses']}", original)],
+                history=sheets.history(session, "fund_reversal_request", found.id, number),
+            )
+        return self.render("backoffice/sheet.html", sheet=sheet)
+
+    @expose("/act/<number>/<action>", methods=("POST",))
+    def act(self, number: str, action: str):  # type: ignore[no-untyped-def]
+        with read_session() as session:
+            try:
+                fund_queries.reversal_detail(session, current_actor(), number[:32])
+            except DomainError:
+                abort(404)
+        reason = request.form.get("reason", "")
+        work: dict[str, Callable[[Any], Any]] = {
+            "approve": lambda uow: funds.approve_reversal(uow, number),
+            "reject": lambda uow: funds.reject_reversal(uow, number, reason=reason),
+        }
+        if action not in work:
+            abort(404)
+        try_service(work[action], what=f"{action} {number}", done="操作成功")
+        return redirect(url_for(".view", number=number))

@@ -11,6 +11,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import ColumnElement, false, or_, select, true
 
 from relief_inventory.admin.base import (
+    MAX_OPTIONS,
     DayFilter,
     LedgerView,
     ScopedFilter,
@@ -37,18 +38,26 @@ def depot_options() -> list[tuple[str, str]]:
 
     actor = current_actor()
     with read_session() as session:
-        rows = session.scalars(
-            select(Depot).where(scope.depots_clause(actor, Depot.id)).order_by(Depot.code)
+        rows = session.execute(
+            select(Depot.code, Depot.name)
+            .where(scope.depots_clause(actor, Depot.id))
+            .order_by(Depot.code)
+            .limit(MAX_OPTIONS + 1)  # more: the filter is a text box (ScopedFilter)
         )
-        return [(d.code, f"{d.name}（{d.code}）") for d in rows]
+        return [(code, f"{name}（{code}）") for code, name in rows]
 
 
 def item_options() -> list[tuple[str, str]]:
     from relief_inventory.admin.base import read_session
 
     with read_session() as session:
-        rows = session.scalars(select(Item).where(Item.active.is_(True)).order_by(Item.code))
-        return [(i.code, f"{i.name}（{i.code}）") for i in rows]
+        rows = session.execute(
+            select(Item.code, Item.name)
+            .where(Item.active.is_(True))
+            .order_by(Item.code)
+            .limit(MAX_OPTIONS + 1)
+        )
+        return [(code, f"{name}（{code}）") for code, name in rows]
 
 
 def _depot_id(code: str) -> Any:
@@ -79,7 +88,7 @@ class MovesView(SearchedLedgerView):
     """库存流水: every move of the ledger, newest first."""
 
     roles = ()
-    search_hint = "单据号，如 RK-2025-000001"
+    search_hint = "单据号或批次号"
     column_list = (
         "id",
         "done_at",
@@ -111,11 +120,14 @@ class MovesView(SearchedLedgerView):
     }
 
     def scope(self, actor: Actor) -> ColumnElement[bool]:
-        return scope.moves_clause(actor)
+        return scope.moves_clause(actor, self.session)
 
     def search_clause(self, term: str) -> ColumnElement[bool]:
+        """A document number (RK-2025-000001) or a lot number: that document's or lot's
+        moves (both looked up by index)."""
         number = select(StockDocument.id).where(StockDocument.number == term.upper())
-        return Move.document_id.in_(number)
+        lots = select(Lot.id).where(Lot.number == term)
+        return or_(Move.document_id.in_(number), Move.lot_id.in_(lots))
 
     def get_filters(self) -> list[Any]:
         return [
@@ -123,10 +135,7 @@ class MovesView(SearchedLedgerView):
                 Move.id,
                 "仓库",
                 depot_options,
-                lambda code: or_(
-                    Move.from_location_id.in_(_depot_locations(code)),
-                    Move.to_location_id.in_(_depot_locations(code)),
-                ),
+                lambda code: scope.moves_at(self.session, _depot_locations(code)),
             ),
             ScopedFilter(Move.item_id, "物资", item_options, lambda c: Move.item_id == _item_id(c)),
             DayFilter(Move.done_at, "完成日期", after=True),
@@ -135,8 +144,10 @@ class MovesView(SearchedLedgerView):
 
     def prefetch(self, rows: list[Any]) -> None:
         lookup = self.lookup()
-        for model in (Item, Owner, Location, User):
-            lookup.small(model)
+        lookup.small(Owner)
+        lookup.preload(Item, (r.item_id for r in rows))
+        lookup.preload(Location, (i for r in rows for i in (r.from_location_id, r.to_location_id)))
+        lookup.preload(User, (r.user_id for r in rows))
         lookup.preload(Lot, (r.lot_id for r in rows))
         lookup.preload(StockDocument, (r.document_id for r in rows))
 
@@ -210,8 +221,10 @@ class QuantsView(LedgerView):
 
     def prefetch(self, rows: list[Any]) -> None:
         lookup = self.lookup()
-        for model in (Item, Owner, Location, Depot):
-            lookup.small(model)
+        lookup.small(Owner)
+        lookup.preload(Item, (r.item_id for r in rows))
+        lookup.preload(Location, (r.location_id for r in rows))
+        lookup.preload(Depot, (lookup.get(Location, r.location_id).depot_id for r in rows))
         lookup.preload(Lot, (r.lot_id for r in rows))
 
     def text(self, model: Quant, name: str) -> str:
@@ -319,7 +332,7 @@ class ReservationsView(LedgerView):
         ]
 
     def prefetch(self, rows: list[Any]) -> None:
-        self.lookup().small(Depot)
+        self.lookup().preload(Depot, (r.depot_id for r in rows))
         self.lookup().preload(DispatchRequest, (r.request_id for r in rows))
 
     column_formatters = {

@@ -62,6 +62,7 @@ class Sheet:
     tables: list[Table] = field(default_factory=list)
     related: list[tuple[str, str]] = field(default_factory=list)  # (label, href)
     prints: list[tuple[str, str]] = field(default_factory=list)
+    forms: list[tuple[str, str]] = field(default_factory=list)  # steps that need a page
     history: list[dict[str, Any]] = field(default_factory=list)
     banner: str | None = None  # 已冲销 / 已驳回 …
 

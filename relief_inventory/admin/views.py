@@ -7,14 +7,23 @@ import warnings
 from flask_admin import Admin
 from sqlalchemy.orm import scoped_session
 
-from relief_inventory.admin import dispatch, documents, funds, ledger
+from relief_inventory.admin import dispatch, documents, funds, ledger, master, readiness
 from relief_inventory.allocation.models import DispatchRequest, Reservation
 from relief_inventory.audit.models import AuditEntry
-from relief_inventory.funds.models import Appropriation, FundRelease, FundSource
-from relief_inventory.stock.models import Lot, Move, Quant, StockDocument
+from relief_inventory.auth.models import User
+from relief_inventory.funds.models import (
+    Appropriation,
+    FundRelease,
+    FundReversalRequest,
+    FundSource,
+)
+from relief_inventory.stock.models import Category, Item, Lot, Move, Quant, StockDocument
+from relief_inventory.warehouse.models import County, Depot
 
 LEDGER = "台账"
 FUNDS = "救灾资金"
+MASTER = "主数据"
+READINESS = "战备"
 
 
 def register(admin: Admin, session: scoped_session) -> None:
@@ -36,6 +45,16 @@ def _register(admin: Admin, session: scoped_session) -> None:
             DispatchRequest, session, name="调拨申请", endpoint="requests", url="/dispatch"
         )
     )
+    admin.add_view(
+        readiness.ReadinessView(
+            name="情景推演", endpoint="readiness_office", url="/readiness", category=READINESS
+        )
+    )
+    for name, endpoint in (("储备覆盖", "coverage"), ("检测与轮换", "rotation")):
+        admin.add_menu_item(
+            readiness.ReadinessLink(name=name, endpoint=f"readiness_office.{endpoint}"),
+            target_category=READINESS,
+        )
     for view in (
         funds.ReleasesView(
             FundRelease, session, name="资金拨付", endpoint="releases", url="/funds/releases"
@@ -50,6 +69,13 @@ def _register(admin: Admin, session: scoped_session) -> None:
         funds.SourcesView(
             FundSource, session, name="资金来源", endpoint="sources", url="/funds/sources"
         ),
+        funds.ReversalsView(
+            FundReversalRequest,
+            session,
+            name="资金冲销",
+            endpoint="reversals",
+            url="/funds/reversals",
+        ),
     ):
         view.category = FUNDS
         admin.add_view(view)
@@ -63,4 +89,17 @@ def _register(admin: Admin, session: scoped_session) -> None:
         ledger.AuditView(AuditEntry, session, name="审计日志", endpoint="auditlog", url="/audit"),
     ):
         view.category = LEDGER
+        admin.add_view(view)
+    for view in (
+        master.DepotsView(Depot, session, name="仓库", endpoint="depots", url="/master/depots"),
+        master.ItemsView(Item, session, name="物资", endpoint="items", url="/master/items"),
+        master.CategoriesView(
+            Category, session, name="类别", endpoint="categories", url="/master/categories"
+        ),
+        master.CountiesView(
+            County, session, name="县市", endpoint="counties", url="/master/counties"
+        ),
+        master.UsersView(User, session, name="用户与角色", endpoint="users", url="/master/users"),
+    ):
+        view.category = MASTER
         admin.add_view(view)

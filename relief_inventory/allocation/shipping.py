@@ -285,6 +285,25 @@ def _returnable(session: Session, request: DispatchRequest) -> dict[Key, list[Re
     return picks
 
 
+def check_return(actor: Actor, request: DispatchRequest) -> None:
+    """Booking reusable goods back in: a keeper (the depot is checked with the lines), once
+    the county has signed for the goods."""
+    require_role(actor, Role.KEEPER)
+    require_state(request, RequestState.RECEIVED, RequestState.CLOSED, action="回收")
+
+
+def returnable_items(session: Session, request: DispatchRequest) -> list[tuple[str, str, int]]:
+    """(item code, lot number, pieces) of reusable goods the county received and has not
+    returned yet: what a return may still book (each line is checked against it)."""
+    left: dict[tuple[str, str], int] = defaultdict(int)
+    for (item_id, lot_id, _owner), picks in _returnable(session, request).items():
+        item = session.get(Item, item_id)
+        lot = session.get(Lot, lot_id)
+        if item is not None and lot is not None and item.reusable:
+            left[(item.code, lot.number)] += sum(p.received - p.returned for p in picks)
+    return [(item, lot, pieces) for (item, lot), pieces in sorted(left.items())]
+
+
 def _take_back(picks: list[Reservation], quantity: int) -> None:
     for pick in sorted(picks, key=lambda r: r.id):
         take = min(quantity, pick.received - pick.returned)
@@ -330,7 +349,7 @@ def return_goods(
     when = parse.moment(at)
     note = parse.text(note, "note", max_length=2000)
     request = request_by_number(session, number, lock=True)
-    require_state(request, RequestState.RECEIVED, RequestState.CLOSED, action="回收")
+    check_return(uow.actor, request)
     county = session.get(County, request.county_id)
     assert county is not None
     county_place = county_location(session, county)

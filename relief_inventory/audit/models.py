@@ -13,6 +13,10 @@ class AuditEntry(SQLModel, table=True):
     __table_args__ = (
         Index("ix_audit_entity", "entity_type", "entity_id"),
         Index("ix_audit_actor_at", "actor", "at"),
+        # the back office's audit list: newest first per action / entity type, search (0010)
+        Index("ix_audit_action_seq", "action", "seq"),
+        Index("ix_audit_entity_type_seq", "entity_type", "seq"),
+        Index("ix_audit_entity_id", "entity_id"),
     )
 
     seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))

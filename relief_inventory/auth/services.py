@@ -406,3 +406,48 @@ def _refuse_token(
     with UnitOfWork(session.get_bind(), who) as uow:  # type: ignore[arg-type]
         uow.record("token_refused", "api_token", row.id, {"reason": why, "prefix": row.prefix})
     raise Unauthenticated(message)
+
+
+def revoke_role(
+    uow: UnitOfWork,
+    username: str,
+    role: str,
+    *,
+    depot_code: str | None = None,
+    county_code: str | None = None,
+) -> RoleGrant:
+    """Take a role (with its depot or county) away; the grant row stays, inactive, so the
+    history of who held what stays readable."""
+    require_role(uow.actor, Role.ADMIN)
+    user = user_by_name(uow.session, username)
+    query = select(RoleGrant).where(
+        RoleGrant.user_id == user.id, RoleGrant.role == role, RoleGrant.active.is_(True)
+    )
+    if depot_code:
+        query = query.where(
+            RoleGrant.depot_id == select(Depot.id).where(Depot.code == depot_code).scalar_subquery()
+        )
+    if county_code:
+        query = query.where(
+            RoleGrant.county_id
+            == select(County.id).where(County.code == county_code).scalar_subquery()
+        )
+    grant = uow.session.scalars(query.order_by(RoleGrant.id)).first()
+    if grant is None:
+        raise NotFound(f"用户 {username} 没有该角色", field="role")
+    if user.username == SYSTEM_USERNAME:
+        raise InvalidInput("系统用户的角色不可撤销", field="username")
+    grant.active = False
+    uow.session.flush()
+    return grant
+
+
+def update_user(uow: UnitOfWork, username: str, *, display_name: object) -> User:
+    require_role(uow.actor, Role.ADMIN)
+    user = user_by_name(uow.session, username)
+    name = display_name.strip() if isinstance(display_name, str) else ""
+    if not name or len(name) > 64 or "\x00" in name:
+        raise InvalidInput("姓名不能为空且不超过 64 个字符", field="display_name")
+    user.display_name = name
+    uow.session.flush()
+    return user

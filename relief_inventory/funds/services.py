@@ -471,8 +471,36 @@ def reject(uow: UnitOfWork, number: str, *, reason: str, at: datetime | None = N
 # -- reversals (four eyes: one proposes, another approves) --------------------------------
 
 
+def check_propose_reversal(actor: Actor) -> None:
+    """Proposing a reversal is finance's (what may be reversed is checked under its locks)."""
+    require_role(actor, Role.FINANCE)
+
+
+def check_decide_reversal(
+    session: Session, actor: Actor, request: FundReversalRequest, *, approving: bool
+) -> None:
+    """Deciding a proposed reversal: finance; approving it, neither its proposer, nor whoever
+    created the original, nor (for a release) whoever paid it. The proposer may withdraw
+    (reject) their own proposal."""
+    require_role(actor, Role.FINANCE)
+    if request.state != RequestState.PROPOSED:
+        raise Conflict(
+            f"冲销单 {request.number} 当前为{RequestState.LABELS[request.state]}，不能再审批",
+            field="state",
+        )
+    if not approving:
+        return
+    column, _reversible = REVERSIBLE[request.target]
+    original = session.get(REVERSED_MODELS[request.target], getattr(request, column))
+    assert original is not None
+    involved = [request.created_by_id, original.created_by_id]
+    if isinstance(original, FundRelease):
+        involved.append(original.released_by_id)
+    require_other_person(actor, *involved, what="冲销单")
+
+
 def _reversal_input(uow: UnitOfWork, reason: str, at: datetime | None) -> tuple[str, datetime]:
-    require_role(uow.actor, Role.FINANCE)
+    check_propose_reversal(uow.actor)
     return parse.text(reason, "reason", max_length=2000, required=True), parse.moment(at)
 
 
@@ -523,6 +551,11 @@ def _reversible_release(session: Session, release_id: int) -> FundRelease:
 
 
 # target -> (its column on requests and reversals, the check that locks and validates it)
+REVERSED_MODELS: dict[str, Any] = {
+    ReversalTarget.SOURCE: FundSource,
+    ReversalTarget.APPROPRIATION: Appropriation,
+    ReversalTarget.RELEASE: FundRelease,
+}
 REVERSIBLE: dict[str, tuple[str, Any]] = {
     ReversalTarget.SOURCE: ("source_id", _reversible_source),
     ReversalTarget.APPROPRIATION: ("appropriation_id", _reversible_appropriation),
@@ -613,10 +646,7 @@ def approve_reversal(uow: UnitOfWork, number: str, *, at: datetime | None = None
     column, reversible = REVERSIBLE[found.target]
     original = reversible(session, getattr(found, column))
     request = _open_request(session, found.id)
-    involved = [request.created_by_id, original.created_by_id]
-    if isinstance(original, FundRelease):
-        involved.append(original.released_by_id)
-    require_other_person(uow.actor, *involved, what="冲销单")
+    check_decide_reversal(session, uow.actor, request, approving=True)
     when = parse.moment(at)
     reversal = FundReversal(
         number=request.number,
@@ -651,6 +681,7 @@ def reject_reversal(
     reason = parse.text(reason, "reason", max_length=500, required=True)
     session = uow.session
     request = _open_request(session, reversal_request_by_number(session, number).id)
+    check_decide_reversal(session, uow.actor, request, approving=False)
     request.state = RequestState.REJECTED
     request.decided_by_id = uow.actor.user_id
     request.decided_at = parse.moment(at)

@@ -12,6 +12,7 @@ from relief_inventory.auth.policy import require_role
 from relief_inventory.db import once_per_session
 from relief_inventory.errors import Conflict, InvalidInput, NotFound
 from relief_inventory.money import parse_amount
+from relief_inventory.stock.lines import text as parse_text
 from relief_inventory.stock.models import Category, Item, Owner, OwnerLevel, Tracking
 from relief_inventory.uow import UnitOfWork
 from relief_inventory.warehouse.models import County, Depot, DepotLevel
@@ -131,3 +132,96 @@ def create_owner(
     uow.session.add(owner)
     uow.session.flush()
     return owner
+
+
+# -- keeping master data current (the back office's forms; admins only, audited) ----------
+
+
+def _master(session: Session, model: type[T], code: object, what: str) -> T:
+    """A category or item by code, active or not (master data can be re-enabled)."""
+    found = _by_code(session, model, code)
+    if found is None:
+        raise NotFound(f"{what}不存在：{code}", field="code")
+    return found
+
+
+def update_category(uow: UnitOfWork, code: str, *, name: object, sort_order: object) -> Category:
+    require_role(uow.actor, Role.ADMIN)
+    category = _master(uow.session, Category, code, "类别")
+    category.name = parse_text(name, "name", max_length=64, required=True)
+    if (
+        isinstance(sort_order, bool)
+        or not isinstance(sort_order, int)
+        or not 0 <= sort_order <= 999
+    ):
+        raise InvalidInput("排序须为 0–999 的整数", field="sort_order")
+    category.sort_order = sort_order
+    uow.session.flush()
+    return category
+
+
+def set_category_active(uow: UnitOfWork, code: str, active: bool) -> Category:
+    """A category with active items stays active (deactivate the items first)."""
+    require_role(uow.actor, Role.ADMIN)
+    category = _master(uow.session, Category, code, "类别")
+    if active is not True and active is not False:
+        raise InvalidInput("须为 true 或 false", field="active")
+    if not active:
+        item = uow.session.scalar(
+            select(Item.code).where(Item.category_id == category.id, Item.active.is_(True))
+        )
+        if item is not None:
+            raise Conflict(f"该类别仍有启用的物资（{item}），请先停用物资", field="active")
+    category.active = active
+    uow.session.flush()
+    return category
+
+
+def update_item(
+    uow: UnitOfWork,
+    code: str,
+    *,
+    name: object,
+    specification: object = "",
+    unit_value: object,
+    shelf_life_days: object = None,
+    reusable: object = False,
+) -> Item:
+    """Correct an item's name, specification, unit value, shelf life or reusability. Its
+    code, unit and tracking stay: the ledger counts in them."""
+    require_role(uow.actor, Role.ADMIN)
+    item = _master(uow.session, Item, code, "物资")
+    item.name = parse_text(name, "name", max_length=128, required=True)
+    item.specification = parse_text(specification, "specification", max_length=255)
+    item.unit_value = parse_amount(unit_value, "unit_value", allow_zero=True)
+    if shelf_life_days is not None and (
+        isinstance(shelf_life_days, bool)
+        or not isinstance(shelf_life_days, int)
+        or not 1 <= shelf_life_days <= 36500
+    ):
+        raise InvalidInput("保质期天数须为 1–36500", field="shelf_life_days")
+    item.shelf_life_days = shelf_life_days  # type: ignore[assignment]
+    if reusable is not True and reusable is not False:
+        raise InvalidInput("须为 true 或 false", field="reusable")
+    item.reusable = reusable
+    uow.session.flush()
+    return item
+
+
+def set_item_active(uow: UnitOfWork, code: str, active: bool) -> Item:
+    """An item still on a shelf stays active: an inactive item takes no new documents."""
+    from relief_inventory.stock.models import Quant
+
+    require_role(uow.actor, Role.ADMIN)
+    item = _master(uow.session, Item, code, "物资")
+    if active is not True and active is not False:
+        raise InvalidInput("须为 true 或 false", field="active")
+    if not active:
+        held = uow.session.scalar(
+            select(Quant.id).where(Quant.item_id == item.id, Quant.on_hand > 0).limit(1)
+        )
+        if held is not None:
+            raise Conflict("该物资仍有库存，不能停用", field="active")
+    item.active = active
+    uow.session.flush()
+    return item

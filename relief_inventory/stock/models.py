@@ -167,6 +167,7 @@ class Lot(SQLModel, table=True):
             "status IN ('available','quarantined','damaged','expired')", name="ck_lot_status"
         ),
         CheckConstraint("origin IN ('purchase','donation','allocation')", name="ck_lot_origin"),
+        Index("ix_lot_number", "number"),  # search by lot number (0010)
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -191,6 +192,7 @@ class StockDocument(SQLModel, table=True):
             "state IN ('draft','in_transit','done','cancelled')", name="ck_stock_document_state"
         ),
         Index("ix_stock_document_kind_state", "kind", "state"),
+        Index("ix_stock_document_created_at", "created_at"),  # back-office sort (0010)
         # A document has at most one reversal that is proposed or done (a rejected one is
         # cancelled and does not count).
         Index(
@@ -237,6 +239,7 @@ class Move(SQLModel, table=True):
         Index("ix_move_document", "document_id"),
         Index("ix_move_from", "from_location_id", "item_id"),
         Index("ix_move_to", "to_location_id", "item_id"),
+        Index("ix_stock_move_item", "item_id", "id"),  # back-office lists (0010)
     )
 
     id: int | None = Field(

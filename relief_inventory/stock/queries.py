@@ -8,7 +8,7 @@ from dataclasses import field as dataclass_field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, case, func, or_, select, true
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session, aliased
 
@@ -89,10 +89,13 @@ class StockSummary:
         )
 
 
-def stock_summary(session: Session, on_date: date | None = None) -> StockSummary:
+def stock_summary(
+    session: Session, on_date: date | None = None, *, depots: ColumnElement[bool] | None = None
+) -> StockSummary:
     """One grouped query over the quants of internal locations (the depots' shelves), by
     depot, category and the status the stock reads on ``on_date`` (default today; grouped
-    by its label, so the database works the status out once per row)."""
+    by its label, so the database works the status out once per row). ``depots`` (a
+    condition on ``Location.depot_id``, e.g. a user's scope) limits it to those depots."""
     status = lot_status.status_sql(on_date or local_today()).label("read_as")
     rows = session.execute(
         lot_status.join_depot_status(
@@ -103,6 +106,7 @@ def stock_summary(session: Session, on_date: date | None = None) -> StockSummary
             Location.depot_id,
         )
         .where(Location.kind == LocationKind.INTERNAL, Quant.on_hand > 0)
+        .where(true() if depots is None else depots)
         .group_by(Location.depot_id, Item.category_id, status)
     ).all()
     depots = session.execute(

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, false, func, or_, select, true
+from sqlalchemy.orm import Session
 
 from relief_inventory.auth.actor import Actor, Role
 from relief_inventory.errors import Hidden
@@ -76,16 +77,38 @@ def _locations_of_visible_depots(actor: Actor) -> Any:
     return select(Location.id).where(depots_clause(actor, Location.depot_id))
 
 
-def moves_clause(actor: Actor) -> ColumnElement[bool]:
+# Moves are listed newest first, a page at a time. For places with many moves the page is
+# found at once by reading the moves in key order and skipping others; for places with few
+# the location indexes find them all. The planner cannot tell which from an IN list, so
+# ``moves_at`` counts (up to MANY, through the indexes) and writes the clause for the case.
+MANY = 20_000
+
+
+def moves_at(
+    session: Session | None, places: Any, *, incoming_only: Any = None
+) -> ColumnElement[bool]:
+    """Moves from or to ``places`` (a select of location ids), plus those into
+    ``incoming_only``, written for the page query the database will run (see MANY)."""
+    terms = [(Move.from_location_id, places), (Move.to_location_id, places)]
+    if incoming_only is not None:
+        terms.append((Move.to_location_id, incoming_only))
+    indexed = or_(*(column.in_(ids) for column, ids in terms))
+    if session is None:
+        return indexed
+    found = select(Move.id).where(indexed).limit(MANY).subquery()
+    if (session.scalar(select(func.count()).select_from(found)) or 0) < MANY:
+        return indexed
+    return or_(*((column + 0).in_(ids) for column, ids in terms))  # read in key order
+
+
+def moves_clause(actor: Actor, session: Session | None = None) -> ColumnElement[bool]:
     """Moves in or out of the actor's depots (requesters: also those to their county)."""
     if sees_everything(actor):
         return true()
-    visible = _locations_of_visible_depots(actor)
-    scopes = [Move.from_location_id.in_(visible), Move.to_location_id.in_(visible)]
+    county_places = None
     if actor.has(Role.REQUESTER) and actor.county_ids:
         county_places = select(Location.id).where(Location.county_id.in_(actor.county_ids))
-        scopes.append(Move.to_location_id.in_(county_places))
-    return or_(*scopes)
+    return moves_at(session, _locations_of_visible_depots(actor), incoming_only=county_places)
 
 
 def quants_clause(actor: Actor) -> ColumnElement[bool]:

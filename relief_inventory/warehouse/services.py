@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -175,5 +176,105 @@ def create_depot(
             code=f"{code}-STOCK", name=f"{name}/库存", kind=LocationKind.INTERNAL, depot_id=depot.id
         )
     )
+    uow.session.flush()
+    return depot
+
+
+# -- keeping master data current (the back office's forms; admins only, audited) ----------
+
+
+def _any(session: Session, model: type, code: str, what: str) -> Any:
+    """A county or depot by code, active or not (master data can be re-enabled)."""
+    row = session.scalar(select(model).where(model.code == code))  # type: ignore[attr-defined]
+    if row is None:
+        raise NotFound(f"{what}不存在：{code}", field="code")
+    return row
+
+
+def _name(value: object, field: str, max_length: int) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    if not text or len(text) > max_length or "\x00" in text:
+        raise InvalidInput(f"不能为空且不超过 {max_length} 个字符", field=field)
+    return text
+
+
+def _optional_text(value: object, field: str, max_length: int) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    if len(text) > max_length or "\x00" in text:
+        raise InvalidInput(f"不超过 {max_length} 个字符", field=field)
+    return text
+
+
+def update_county(uow: UnitOfWork, code: str, *, name: object, lat: object, lon: object) -> County:
+    """Correct a county's name or seat coordinates (the allocator's distances)."""
+    require_role(uow.actor, Role.ADMIN)
+    county = _any(uow.session, County, code, "县市")
+    county.name = _name(name, "name", 64)
+    county.lat = _coordinate(lat, "lat", 90)
+    county.lon = _coordinate(lon, "lon", 180)
+    uow.session.flush()
+    return county
+
+
+def set_county_active(uow: UnitOfWork, code: str, active: bool) -> County:
+    """A county with active depots stays active (deactivate the depots first)."""
+    require_role(uow.actor, Role.ADMIN)
+    county = _any(uow.session, County, code, "县市")
+    if active is not True and active is not False:
+        raise InvalidInput("须为 true 或 false", field="active")
+    if not active:
+        depots = uow.session.scalar(
+            select(Depot.code).where(Depot.county_id == county.id, Depot.active.is_(True))
+        )
+        if depots is not None:
+            raise Conflict(f"该县市仍有启用的仓库（{depots}），请先停用仓库", field="active")
+    county.active = active
+    uow.session.flush()
+    return county
+
+
+def update_depot(
+    uow: UnitOfWork,
+    code: str,
+    *,
+    name: object,
+    address: object = "",
+    keeper_name: object = "",
+    keeper_phone: object = "",
+    lat: object,
+    lon: object,
+) -> Depot:
+    """Correct a depot's name, address, keeper or coordinates; its code and county stay."""
+    require_role(uow.actor, Role.ADMIN)
+    depot = _any(uow.session, Depot, code, "仓库")
+    depot.name = _name(name, "name", 128)
+    depot.address = _optional_text(address, "address", 255)
+    depot.keeper_name = _optional_text(keeper_name, "keeper_name", 64)
+    depot.keeper_phone = _optional_text(keeper_phone, "keeper_phone", 32)
+    depot.lat = _coordinate(lat, "lat", 90)
+    depot.lon = _coordinate(lon, "lon", 180)
+    uow.session.flush()
+    return depot
+
+
+def set_depot_active(uow: UnitOfWork, code: str, active: bool) -> Depot:
+    """A depot holding stock stays active (move or write it off first): an inactive
+    depot is left out of allocation and of new documents."""
+    from relief_inventory.stock.models import Quant  # the ledger sits above the warehouse
+
+    require_role(uow.actor, Role.ADMIN)
+    depot = _any(uow.session, Depot, code, "仓库")
+    if active is not True and active is not False:
+        raise InvalidInput("须为 true 或 false", field="active")
+    if not active:
+        held = uow.session.scalar(
+            select(Quant.id)
+            .join(Location, Location.id == Quant.location_id)
+            .where(Location.depot_id == depot.id, Quant.on_hand > 0)
+            .limit(1)
+        )
+        if held is not None:
+            raise Conflict("该仓库仍有库存，不能停用（请先调出或报废）", field="active")
+    depot.active = active
     uow.session.flush()
     return depot

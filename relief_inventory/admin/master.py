@@ -1,0 +1,336 @@
+"""Master data (主数据): depots, items, categories, counties, users and their roles.
+
+Lists are readable by every signed-in user (as in the API), users by admins only. Changes
+are the services' own (``warehouse.services.update_depot``, ``set_depot_active``,
+``stock.catalog.update_item`` …, ``auth.services.grant_role`` / ``revoke_role``), in a
+unit of work and audited; only admins see the edit pages, and the services refuse anyone
+else. Nothing is deleted: a record is deactivated, and the services refuse deactivating
+what still holds stock or active children.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import abort, redirect, request, url_for
+from flask_admin import expose
+from markupsafe import Markup
+from sqlalchemy import ColumnElement, or_, select, true
+
+from relief_inventory.admin import choices
+from relief_inventory.admin.base import SearchedLedgerView, local_time, read_session, try_service
+from relief_inventory.admin.forms import Field
+from relief_inventory.admin.login import current_actor
+from relief_inventory.auth import services as auth_services
+from relief_inventory.auth.actor import Actor, Role
+from relief_inventory.auth.models import RoleGrant, User
+from relief_inventory.stock import catalog, scope
+from relief_inventory.stock.models import Category
+from relief_inventory.warehouse import services as warehouse
+from relief_inventory.warehouse.models import County, Depot
+
+ACTIVE = {True: "启用", False: "停用"}
+
+
+def code_link(view: Any, _context: Any, model: Any, name: str) -> Any:
+    """An admin's way into the edit page; plain text for everyone else."""
+    code = getattr(model, name)
+    if not current_actor().is_admin:
+        return code
+    return Markup('<a href="{}">{}</a>').format(url_for(f"{view.endpoint}.edit", code=code), code)
+
+
+def _int_or_text(value: str) -> Any:
+    text = value.strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else text
+
+
+@dataclass
+class Editing:
+    """What an edit page shows and which services it calls."""
+
+    fields: list[Field]
+    update: Callable[..., Any]
+    set_active: Callable[..., Any]
+    convert: dict[str, Callable[[str], Any]]
+
+
+class MasterView(SearchedLedgerView):
+    """A master-data list; admins edit and deactivate through the services."""
+
+    roles = ()
+    can_view_details = False
+    list_template = "backoffice/master_list.html"
+    search_hint = "编码或名称"
+    editing: Editing
+    column_default_sort = ("code", False)
+
+    def search_clause(self, term: str) -> ColumnElement[bool]:
+        return or_(self.model.code == term, self.model.name.contains(term, autoescape=True))
+
+    def _row(self, code: str) -> Any:
+        with read_session() as session:
+            row = session.scalar(select(self.model).where(self.model.code == code[:64]))
+        if row is None:
+            abort(404)
+        return row
+
+    @expose("/edit/<code>", methods=("GET", "POST"))
+    def edit(self, code: str):  # type: ignore[no-untyped-def]
+        if not current_actor().is_admin:
+            abort(403)
+        row = self._row(code)
+        values = {f.name: getattr(row, f.name) for f in self.editing.fields}
+        if request.method == "POST":
+            posted = {f.name: request.form.get(f.name, "") for f in self.editing.fields}
+            converted = {
+                name: self.editing.convert.get(name, str)(value) for name, value in posted.items()
+            }
+            done = try_service(
+                lambda uow: self.editing.update(uow, code, **converted),
+                what=f"修改 {code}",
+                done="已保存",
+            )
+            if done is not None:
+                return redirect(url_for(".edit", code=code))
+            values = posted
+        return self.render(
+            "backoffice/master_edit.html", row=row, fields=self.editing.fields, values=values
+        )
+
+    @expose("/active/<code>", methods=("POST",))
+    def active(self, code: str):  # type: ignore[no-untyped-def]
+        if not current_actor().is_admin:
+            abort(403)
+        wanted = request.form.get("active") == "true"
+        try_service(
+            lambda uow: self.editing.set_active(uow, code, wanted),
+            what=f"{'启用' if wanted else '停用'} {code}",
+            done="已启用" if wanted else "已停用",
+        )
+        return redirect(url_for(".edit", code=code))
+
+
+def _flag(value: str) -> bool:
+    return value in ("on", "true")
+
+
+def _optional_int(value: str) -> Any:
+    return None if not value.strip() else _int_or_text(value)
+
+
+class DepotsView(MasterView):
+    column_list = (
+        "code",
+        "name",
+        "county_id",
+        "level",
+        "address",
+        "keeper_name",
+        "keeper_phone",
+        "active",
+    )
+    column_labels = {
+        "code": "编码",
+        "name": "名称",
+        "county_id": "县市",
+        "level": "级别",
+        "address": "地址",
+        "keeper_name": "保管员",
+        "keeper_phone": "电话",
+        "active": "状态",
+    }
+    column_formatters = {
+        "code": code_link,
+        "county_id": lambda view, _c, m, _n: view.lookup().label(County, m.county_id),
+        "level": lambda _v, _c, m, _n: {"prefecture": "州级", "county": "县级"}.get(
+            m.level, m.level
+        ),
+        "active": lambda _v, _c, m, _n: ACTIVE[m.active],
+    }
+    column_formatters_export = {k: v for k, v in column_formatters.items() if k != "code"}
+    editing = Editing(
+        [
+            Field("name", "名称", required=True),
+            Field("address", "地址"),
+            Field("keeper_name", "保管员"),
+            Field("keeper_phone", "电话"),
+            Field("lat", "纬度", required=True),
+            Field("lon", "经度", required=True),
+        ],
+        warehouse.update_depot,
+        warehouse.set_depot_active,
+        {},
+    )
+
+    def scope(self, actor: Actor) -> ColumnElement[bool]:
+        """Keepers their depots, requesters their county's (``stock.scope``)."""
+        return scope.depots_clause(actor, Depot.id)
+
+    def prefetch(self, rows: list[Any]) -> None:
+        self.lookup().small(County)
+
+
+class CountiesView(MasterView):
+    column_list = ("code", "name", "lat", "lon", "active")
+
+    def scope(self, actor: Actor) -> ColumnElement[bool]:
+        """The counties of the depots the actor sees, and a requester's own."""
+        if scope.sees_everything(actor):
+            return true()
+        visible = select(Depot.county_id).where(scope.depots_clause(actor, Depot.id))
+        return or_(County.id.in_(visible), County.id.in_(actor.county_ids))
+
+    column_labels = {
+        "code": "区划代码",
+        "name": "名称",
+        "lat": "纬度",
+        "lon": "经度",
+        "active": "状态",
+    }
+    column_formatters = {"code": code_link, "active": lambda _v, _c, m, _n: ACTIVE[m.active]}
+    column_formatters_export = {"active": lambda _v, _c, m, _n: ACTIVE[m.active]}
+    editing = Editing(
+        [
+            Field("name", "名称", required=True),
+            Field("lat", "纬度", required=True),
+            Field("lon", "经度", required=True),
+        ],
+        warehouse.update_county,
+        warehouse.set_county_active,
+        {},
+    )
+
+
+class CategoriesView(MasterView):
+    column_list = ("code", "name", "sort_order", "active")
+    column_labels = {"code": "编码", "name": "名称", "sort_order": "排序", "active": "状态"}
+    column_formatters = {"code": code_link, "active": lambda _v, _c, m, _n: ACTIVE[m.active]}
+    column_formatters_export = {"active": lambda _v, _c, m, _n: ACTIVE[m.active]}
+    editing = Editing(
+        [Field("name", "名称", required=True), Field("sort_order", "排序", "int", True)],
+        catalog.update_category,
+        catalog.set_category_active,
+        {"sort_order": _int_or_text},
+    )
+
+
+class ItemsView(MasterView):
+    column_list = (
+        "code",
+        "name",
+        "specification",
+        "unit",
+        "category_id",
+        "unit_value",
+        "shelf_life_days",
+        "reusable",
+        "active",
+    )
+    column_labels = {
+        "code": "编码",
+        "name": "名称",
+        "specification": "规格",
+        "unit": "单位",
+        "category_id": "类别",
+        "unit_value": "单价（元）",
+        "shelf_life_days": "保质期（天）",
+        "reusable": "可回收",
+        "active": "状态",
+    }
+    column_formatters = {
+        "code": code_link,
+        "category_id": lambda view, _c, m, _n: view.lookup().label(Category, m.category_id),
+        "unit_value": lambda _v, _c, m, _n: f"{m.unit_value:,.2f}",
+        "reusable": lambda _v, _c, m, _n: "是" if m.reusable else "否",
+        "active": lambda _v, _c, m, _n: ACTIVE[m.active],
+    }
+    column_formatters_export = {k: v for k, v in column_formatters.items() if k != "code"}
+    editing = Editing(
+        [
+            Field("name", "名称", required=True),
+            Field("specification", "规格"),
+            Field("unit_value", "单价（元，如 1450.00）", required=True),
+            Field("shelf_life_days", "保质期（天，可空）", "int"),
+            Field("reusable", "可回收", "flag"),
+        ],
+        catalog.update_item,
+        catalog.set_item_active,
+        {"shelf_life_days": _optional_int, "reusable": _flag},
+    )
+
+    def prefetch(self, rows: list[Any]) -> None:
+        self.lookup().small(Category)
+
+
+class UsersView(SearchedLedgerView):
+    """Users and their roles (admins): grant, revoke, rename, enable and disable."""
+
+    roles = (Role.ADMIN,)
+    can_view_details = False
+    list_template = "backoffice/master_list.html"
+    search_hint = "用户名"
+    column_list = ("username", "display_name", "active", "last_login_at")
+    column_labels = {
+        "username": "用户名",
+        "display_name": "姓名",
+        "active": "状态",
+        "last_login_at": "最近登录",
+    }
+    column_default_sort = ("username", False)
+    column_formatters = {
+        "username": code_link,
+        "active": lambda _v, _c, m, _n: ACTIVE[m.active],
+        "last_login_at": local_time,
+    }
+    column_formatters_export = {"active": lambda _v, _c, m, _n: ACTIVE[m.active]}
+
+    def scope(self, actor: Actor) -> ColumnElement[bool]:
+        return User.username != "system"
+
+    def search_clause(self, term: str) -> ColumnElement[bool]:
+        return User.username == term
+
+    @expose("/edit/<code>", methods=("GET", "POST"))
+    def edit(self, code: str):  # type: ignore[no-untyped-def]
+        with read_session() as session:
+            user = session.scalar(select(User).where(User.username == code[:64]))
+            if user is None or user.username == "system":
+                abort(404)
+            grants = session.execute(
+                select(RoleGrant, Depot.code, County.code)
+                .outerjoin(Depot, Depot.id == RoleGrant.depot_id)
+                .outerjoin(County, County.id == RoleGrant.county_id)
+                .where(RoleGrant.user_id == user.id, RoleGrant.active.is_(True))
+                .order_by(RoleGrant.id)
+            ).all()
+        return self.render(
+            "backoffice/user_edit.html",
+            user=user,
+            grants=[(g.role, Role.LABELS.get(g.role, g.role), d, c) for g, d, c in grants],
+            roles=list(Role.LABELS.items()),
+            depots=choices.all_depots(),
+            counties=choices.counties(),
+        )
+
+    @expose("/act/<code>/<action>", methods=("POST",))
+    def act(self, code: str, action: str):  # type: ignore[no-untyped-def]
+        form = request.form
+        scope = {"depot_code": form.get("depot") or None, "county_code": form.get("county") or None}
+        work: dict[str, Callable[[Any], Any]] = {
+            "rename": lambda uow: auth_services.update_user(
+                uow, code, display_name=form.get("display_name", "")
+            ),
+            "grant": lambda uow: auth_services.grant_role(uow, code, form.get("role", ""), **scope),
+            "revoke": lambda uow: auth_services.revoke_role(
+                uow, code, form.get("role", ""), **scope
+            ),
+            "enable": lambda uow: auth_services.set_active(uow, code, True),
+            "disable": lambda uow: auth_services.set_active(uow, code, False),
+        }
+        if action not in work:
+            abort(404)
+        try_service(work[action], what=f"用户 {code}：{action}", done="已保存")
+        return redirect(url_for(".edit", code=code))
