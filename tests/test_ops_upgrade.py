@@ -1,11 +1,19 @@
 """A schema upgrade (Alembic) on a copy of a populated database keeps every row and the
-audit chain: the database is made at the previous release's revision, populated through
-the services, copied, and the copy upgraded to head."""
+audit chain.
+
+The databases in tests/data were made by the previous release's own code (revision
+``0008_api_strict``, commit 9201e7f: receipts in two depots, a dispatch request, a fund
+release, through its services), so the test keeps working however the models change
+after it. ``previous-0008.json`` holds their row counts and audit heads."""
 
 from __future__ import annotations
 
+import gzip
+import json
 import shutil
+import subprocess
 import uuid
+from pathlib import Path
 
 from sqlalchemy import MetaData, func, select, text
 
@@ -14,11 +22,11 @@ from relief_inventory.db import make_engine, open_session
 from relief_inventory.migrate import upgrade
 from relief_inventory.ops.schema import head_revision, schema_state
 from tests.conftest import PG_URL, require_pg
-from tests.factories import build_world, file_dispatch_request, receive_basic
-from tests.funds_factories import file_release, make_appropriation, make_source
 from tests.ops_tools import books_balance
 
-PREVIOUS_RELEASE = "0008_api_strict"  # the head of the release before operations
+DATA = Path(__file__).parent / "data"
+PREVIOUS_RELEASE = "0008_api_strict"
+FACTS = json.loads((DATA / "previous-0008.json").read_text())
 
 
 def _rows(engine) -> dict[str, int]:
@@ -32,71 +40,51 @@ def _rows(engine) -> dict[str, int]:
         }
 
 
-def _populate(engine) -> None:
-    world = build_world(engine)
-    receive_basic(world, quantity=80)
-    receive_basic(world, quantity=30, depot="SB")
-    file_dispatch_request(world, [{"item": "TENT-12", "quantity": 5}])
-    file_release(world, make_appropriation(world, make_source(world)), "5000.00")
-
-
-def _upgrade_a_copy(original_url: str, copy_url: str, copy) -> None:
-    engine = make_engine(original_url)
-    upgrade(engine, PREVIOUS_RELEASE)
-    init_database_at_previous(engine)
-    _populate(engine)
-    before = _rows(engine)
+def _upgrade_and_compare(url: str, facts: dict) -> None:
+    engine = make_engine(url)
+    assert schema_state(engine).revision == PREVIOUS_RELEASE
+    upgrade(engine)
+    assert schema_state(engine).revision == head_revision()
+    after = _rows(engine)
     with open_session(engine) as session:
-        head = chain_head(session)
+        seq, digest = chain_head(session)
     engine.dispose()
-
-    copy()
-    target = make_engine(copy_url)
-    assert schema_state(target).revision == PREVIOUS_RELEASE
-    upgrade(target)
-    assert schema_state(target).revision == head_revision()
-    after = _rows(target)
-    with open_session(target) as session:
-        assert chain_head(session) == head  # the upgrade itself writes no audit entry
-    target.dispose()
-    assert {name: after[name] for name in before} == before
-    books_balance(copy_url, head=f"{head[0]}:{head[1]}")
-
-
-def init_database_at_previous(engine) -> None:
-    """What ``relief init-db`` of the previous release left (virtual locations)."""
-    from relief_inventory.auth.services import system_actor
-    from relief_inventory.uow import UnitOfWork
-    from relief_inventory.warehouse.services import ensure_virtual_locations
-
-    with UnitOfWork(engine, system_actor(engine)) as uow:
-        ensure_virtual_locations(uow)
+    assert {name: after[name] for name in facts["rows"]} == facts["rows"]
+    assert f"{seq}:{digest}" == facts["head"]  # the upgrade itself writes no audit entry
+    books_balance(url, head=facts["head"])
 
 
 def test_upgrade_of_a_populated_sqlite_copy_keeps_rows_and_chain(tmp_path) -> None:
-    original, copy = tmp_path / "previous.db", tmp_path / "copy.db"
-    _upgrade_a_copy(
-        f"sqlite:///{original}", f"sqlite:///{copy}", lambda: shutil.copy(original, copy)
-    )
+    copy = tmp_path / "copy.db"
+    with gzip.open(DATA / "previous-0008.sqlite.gz") as packed, copy.open("wb") as out:
+        shutil.copyfileobj(packed, out)
+    _upgrade_and_compare(f"sqlite:///{copy}", FACTS["sqlite"])
 
 
 def test_upgrade_of_a_populated_postgresql_copy_keeps_rows_and_chain() -> None:
     require_pg()
-    suffix = uuid.uuid4().hex[:8]
-    original, copy = f"upg_{suffix}", f"upg_copy_{suffix}"
+    name = f"upg_{uuid.uuid4().hex[:8]}"
+    server = PG_URL.rsplit("/", 1)[0]
     admin = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {original}"))
-    server = PG_URL.rsplit("/", 1)[0]
-
-    def copy_database() -> None:  # no connection to the original is left open by then
-        with admin.connect() as conn:
-            conn.execute(text(f"CREATE DATABASE {copy} TEMPLATE {original}"))
-
+        conn.execute(text(f"CREATE DATABASE {name}"))
     try:
-        _upgrade_a_copy(f"{server}/{original}", f"{server}/{copy}", copy_database)
+        loaded = subprocess.run(
+            [
+                "psql",
+                "--no-psqlrc",
+                "--quiet",
+                "--set=ON_ERROR_STOP=1",
+                "--single-transaction",
+                f"--dbname={server}/{name}",
+            ],
+            input=gzip.decompress((DATA / "previous-0008.pg.sql.gz").read_bytes()),
+            capture_output=True,
+        )
+        assert loaded.returncode == 0, loaded.stderr.decode()[-2000:]
+        url = f"{server}/{name}?options=-csearch_path%3Drelief_previous"
+        _upgrade_and_compare(url, FACTS["postgresql"])
     finally:
         with admin.connect() as conn:
-            for name in (copy, original):
-                conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         admin.dispose()
