@@ -7,7 +7,7 @@ import warnings
 from flask_admin import Admin
 from sqlalchemy.orm import scoped_session
 
-from relief_inventory.admin import dispatch, documents, funds, ledger, master
+from relief_inventory.admin import dispatch, documents, funds, ledger, master, reports
 from relief_inventory.allocation.models import DispatchRequest, Reservation
 from relief_inventory.audit.models import AuditEntry
 from relief_inventory.auth.models import User
@@ -44,6 +44,7 @@ def _register(admin: Admin, session: scoped_session) -> None:
             DispatchRequest, session, name="调拨申请", endpoint="requests", url="/dispatch"
         )
     )
+    admin.add_view(reports.ReportsView(name="报表", endpoint="papers", url="/reports"))
     for view in (
         funds.ReleasesView(
             FundRelease, session, name="资金拨付", endpoint="releases", url="/funds/releases"
