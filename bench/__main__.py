@@ -25,7 +25,16 @@ from typing import Any
 
 from relief_inventory.cli.tables import render_table
 
-BENCHMARKS = ("ledger", "dispatch", "audit", "funds", "documents", "backoffice")
+BENCHMARKS = (
+    "ledger",
+    "dispatch",
+    "audit",
+    "funds",
+    "documents",
+    "backoffice",
+    "readiness",
+    "load",
+)
 
 
 def parse(argv: Sequence[str] | None, modules: dict[str, Any]) -> argparse.Namespace:

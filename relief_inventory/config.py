@@ -32,6 +32,7 @@ class Settings:
     env: str = "development"
     log_level: str = "INFO"
     threads: int = 8
+    processes: int = 1
     pool_size: int = 10
     max_body_bytes: int = 2 * 1024 * 1024
     lock_timeout: float = 15.0
@@ -98,6 +99,7 @@ def operations_from_env(env: os._Environ[str] | dict[str, str]) -> dict[str, obj
         "env": ("RELIEF_ENV", str),
         "log_level": ("RELIEF_LOG_LEVEL", str),
         "threads": ("RELIEF_WORKERS", int),
+        "processes": ("RELIEF_PROCESSES", int),
         "pool_size": ("RELIEF_DB_POOL_SIZE", int),
         "max_body_bytes": ("RELIEF_MAX_BODY_BYTES", int),
         "lock_timeout": ("RELIEF_DB_LOCK_TIMEOUT", float),

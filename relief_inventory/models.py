@@ -9,9 +9,12 @@ from relief_inventory.ops.marks import OperationMark
 from relief_inventory.readiness.models import (
     CountyRisk,
     DisasterReport,
+    InspectionRecord,
     ItemContent,
     ReadinessStandard,
     RoadDistance,
+    RotationPlan,
+    RotationPlanLine,
 )
 from relief_inventory.stock.models import (
     Category,
@@ -42,6 +45,7 @@ __all__ = [
     "DispatchRequest",
     "DocumentSequence",
     "IdempotentRequest",
+    "InspectionRecord",
     "Item",
     "ItemContent",
     "Location",
@@ -55,6 +59,8 @@ __all__ = [
     "Reservation",
     "RoadDistance",
     "RoleGrant",
+    "RotationPlan",
+    "RotationPlanLine",
     "StockDocument",
     "StockHold",
     "User",

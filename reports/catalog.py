@@ -23,6 +23,7 @@ from reports.expiry import expiry_report
 from reports.funds import funds_report
 from reports.ledger import stock_ledger
 from reports.period import check_year, parse_period
+from reports.readiness import coverage_report, scenario_report
 from reports.tables import Report
 
 FORMATS = {
@@ -51,6 +52,8 @@ BUILDERS: dict[str, Callable[[Session, Actor, dict[str, Any], str], Report]] = {
     ),
     "funds": lambda s, a, p, auth: funds_report(s, a, _year(p), authority=auth),
     "annual": lambda s, a, p, auth: annual_report(s, a, _year(p), authority=auth),
+    "scenario": scenario_report,
+    "coverage": coverage_report,
 }
 NAMES = tuple(BUILDERS)
 LABELS = {
@@ -59,6 +62,8 @@ LABELS = {
     "dispatch": "应急调拨时效与缺口",
     "funds": "救灾资金对账（按来源、县市、类别、级别）",
     "annual": "年度工作统计",
+    "scenario": "战备情景推演（preset，或 county + relocated + days）",
+    "coverage": "救灾物资储备覆盖情况",
 }
 
 

@@ -54,6 +54,10 @@ class NewRequestSchema(InputSchema):
     )
     reason = Text(NOTE)
     submit = Flag(load_default=False, metadata={"description": "submit at once"})
+    disaster_report = Code(
+        required=False,
+        metadata={"description": "the county's disaster report (灾情报告 ZQ-…) it answers"},
+    )
     lines = Lines(RequestLineSchema)
 
 
@@ -143,6 +147,29 @@ class PickSchema(Schema):
     document = fields.String(allow_none=True, metadata={"description": "dispatch document"})
 
 
+class AgainstStandardSchema(Schema):
+    item = fields.String()
+    quantity = fields.Integer()
+    measure = fields.String()
+    per_relocated = fields.String(
+        allow_none=True, metadata={"description": "measures asked per relocated person"}
+    )
+    standard = fields.String(allow_none=True)
+    standard_per_person = fields.String(
+        allow_none=True, metadata={"description": "the standard per person (and day if daily)"}
+    )
+
+
+class ReportCheckSchema(Schema):
+    number = fields.String()
+    version = fields.Integer()
+    state = fields.String()
+    state_label = fields.String()
+    people_affected = fields.Integer()
+    people_relocated = fields.Integer()
+    lines = fields.List(fields.Nested(AgainstStandardSchema))
+
+
 _REQUEST_FIELDS = {
     "number": fields.String(),
     "county": fields.String(),
@@ -168,6 +195,7 @@ _REQUEST_FIELDS = {
     "countersigned_at_local": LocalTime("countersigned_at"),
     "countersign_overdue": fields.Boolean(),
     "decision_note": fields.String(),
+    "disaster_report": fields.String(allow_none=True),
     **{stamp: fields.AwareDateTime(allow_none=True) for stamp in STAMPS},
     **{f"{stamp}_local": LocalTime(stamp) for stamp in STAMPS},
     "hours_to_dispatch": fields.Float(allow_none=True),
@@ -177,7 +205,15 @@ _REQUEST_FIELDS = {
 
 RequestSummarySchema = Schema.from_dict(_REQUEST_FIELDS, name="DispatchRequestSummary")
 RequestSchema = Schema.from_dict(
-    {**_REQUEST_FIELDS, "picks": fields.List(fields.Nested(PickSchema))},
+    {
+        **_REQUEST_FIELDS,
+        "picks": fields.List(fields.Nested(PickSchema)),
+        "report_check": fields.Nested(
+            ReportCheckSchema,
+            allow_none=True,
+            metadata={"description": "what is asked per relocated person against the standard"},
+        ),
+    },
     name="DispatchRequest",
 )
 

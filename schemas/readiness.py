@@ -7,8 +7,24 @@ from marshmallow import Schema, fields, validate
 
 from relief_inventory.allocation.models import DisasterType
 from relief_inventory.readiness.check import MAX_DAYS, MAX_RELOCATED
+from relief_inventory.readiness.disaster import MAX_HOUSES
+from relief_inventory.readiness.disaster import MAX_PEOPLE as MAX_REPORT_PEOPLE
+from relief_inventory.readiness.models import LOSS_SECTORS, ReportState
 from relief_inventory.readiness.presets import NAMES
-from schemas.common import Code, Flag, InputSchema, JsonInt, Text
+from schemas.common import (
+    Amount,
+    Code,
+    Day,
+    Flag,
+    InputSchema,
+    JsonInt,
+    MoneyText,
+    PageArgsSchema,
+    PageSchema,
+    QueryInt,
+    QuerySchema,
+    Text,
+)
 
 MEASURE = {"pattern": r"^[0-9]+(\.[0-9])?$", "example": "13.2"}
 
@@ -130,3 +146,253 @@ class ScenarioSchema(Schema):
         fields.Nested(PlanLineSchema), metadata={"description": "pieces per item, all windows"}
     )
     sources = fields.List(fields.Nested(ScenarioSourceSchema))
+
+
+# -- disaster reports ----------------------------------------------------------------------
+
+_COUNT_FIELDS = ("people_affected", "people_relocated", "people_needing_aid")
+_HOUSE_FIELDS = ("houses_collapsed", "houses_damaged")
+
+
+def _figure_fields(*, defaults: bool) -> dict[str, fields.Field]:
+    """Counts and losses; a new report defaults them to 0, a correction carries over what
+    it does not give."""
+    extra = {"load_default": 0} if defaults else {"load_default": None}
+    money_extra = {"load_default": "0.00"} if defaults else {"load_default": None}
+    out: dict[str, fields.Field] = {}
+    for name in (*_COUNT_FIELDS, *_HOUSE_FIELDS):
+        limit = MAX_REPORT_PEOPLE if name in _COUNT_FIELDS else MAX_HOUSES
+        out[name] = JsonInt(minimum=0, maximum=limit, message=f"须为 0–{limit} 的整数", **extra)
+    for name, label in LOSS_SECTORS.items():
+        out[name] = Amount(metadata={"description": f"{label}损失（元）"}, **money_extra)
+    return out
+
+
+_EVENT_FIELDS = {
+    "hazard": Text(16, blank=False, required=True, choices=DisasterType.ALL),
+    "event_date": Day(required=True),
+    "title": Text(128, blank=False, required=True),
+    "note": Text(4000),
+}
+
+ReportCreateSchema = InputSchema.from_dict(
+    {"county": Code(max_length=12), **_EVENT_FIELDS, **_figure_fields(defaults=True)},
+    name="DisasterReportCreate",
+)
+ReportCorrectSchema = InputSchema.from_dict(
+    {
+        "hazard": Text(16, blank=False, choices=DisasterType.ALL, load_default=None),
+        "event_date": Day(load_default=None),
+        "title": Text(128, blank=False, load_default=None),
+        "note": Text(4000, load_default=None),
+        **_figure_fields(defaults=False),
+    },
+    name="DisasterReportCorrect",
+)
+
+
+class ReportQuerySchema(PageArgsSchema):
+    year = QueryInt(minimum=1900, maximum=2999, message="年份须为四位数字", load_default=None)
+    county = Code(required=False, max_length=12)
+    state = Text(16, choices=ReportState.ALL, load_default=None)
+
+
+class YearSchema(QuerySchema):
+    year = QueryInt(minimum=1900, maximum=2999, message="年份须为四位数字", required=True)
+
+
+class VerifyReportSchema(InputSchema):
+    note = Text(500)
+
+
+def _figures_out() -> dict[str, fields.Field]:
+    out: dict[str, fields.Field] = {
+        name: fields.Integer() for name in (*_COUNT_FIELDS, *_HOUSE_FIELDS)
+    }
+    out.update({name: MoneyText() for name in (*LOSS_SECTORS, "direct_loss")})
+    return out
+
+
+ReportSchema = Schema.from_dict(
+    {
+        "number": fields.String(),
+        "version": fields.Integer(),
+        "county": fields.String(),
+        "county_name": fields.String(),
+        "hazard": fields.String(),
+        "hazard_label": fields.String(),
+        "event_date": fields.Date(),
+        "title": fields.String(),
+        **_figures_out(),
+        "note": fields.String(),
+        "state": fields.String(metadata={"enum": list(ReportState.ALL)}),
+        "state_label": fields.String(),
+        "created_by": fields.String(allow_none=True),
+        "created_at": fields.AwareDateTime(),
+        "verified_by": fields.String(allow_none=True),
+        "verified_at": fields.AwareDateTime(allow_none=True),
+        "verification_note": fields.String(),
+    },
+    name="DisasterReport",
+)
+
+
+class ReportPageSchema(PageSchema):
+    results = fields.List(fields.Nested(ReportSchema))
+
+
+class ReportVersionsSchema(Schema):
+    number = fields.String()
+    versions = fields.List(fields.Nested(ReportSchema), metadata={"description": "newest first"})
+
+
+CountyFiguresSchema = Schema.from_dict(
+    {
+        "county": fields.String(),
+        "county_name": fields.String(),
+        "reports": fields.Integer(),
+        **_figures_out(),
+    },
+    name="CountyDisasterFigures",
+)
+TotalFiguresSchema = Schema.from_dict(
+    {"reports": fields.Integer(), **_figures_out()}, name="DisasterFigures"
+)
+
+
+class AnnualFiguresSchema(Schema):
+    year = fields.Integer()
+    counties = fields.List(fields.Nested(CountyFiguresSchema))
+    total = fields.Nested(TotalFiguresSchema)
+    awaiting_verification = fields.Integer(
+        metadata={"description": "reports filed but not yet verified (not counted)"}
+    )
+
+
+# -- coverage ------------------------------------------------------------------------------
+
+
+class SuggestedTransferSchema(Schema):
+    from_depot = fields.String()
+    item = fields.String()
+    item_name = fields.String()
+    unit = fields.String()
+    quantity = fields.Integer()
+    measures = fields.String(metadata=MEASURE)
+    hours = fields.Float()
+
+
+class CoverageLineSchema(Schema):
+    category = fields.String()
+    category_name = fields.String()
+    measure = fields.String()
+    target = fields.Integer()
+    held = fields.String(metadata=MEASURE)
+    gap = fields.Integer()
+    covered_percent = fields.Integer()
+    transfer = fields.Nested(SuggestedTransferSchema, allow_none=True)
+
+
+class CountyCoverageSchema(Schema):
+    county = fields.String()
+    county_name = fields.String()
+    population_at_risk = fields.Integer()
+    depot = fields.String(allow_none=True, metadata={"description": "the county's own depot"})
+    short_categories = fields.Integer()
+    lines = fields.List(fields.Nested(CoverageLineSchema))
+
+
+class CoverageSchema(Schema):
+    computed_at = fields.DateTime()
+    share = fields.String(metadata={"description": "share of the people at risk supported"})
+    days = fields.Integer()
+    counties = fields.List(fields.Nested(CountyCoverageSchema))
+
+
+# -- inspection and rotation ---------------------------------------------------------------
+
+
+class RotationQuerySchema(QuerySchema):
+    depot = Code(required=False)
+
+
+class DueLotSchema(Schema):
+    depot = fields.String()
+    item = fields.String()
+    item_name = fields.String()
+    unit = fields.String()
+    lot = fields.String()
+    owner = fields.String()
+    category = fields.String()
+    expiry_date = fields.Date()
+    days_left = fields.Integer()
+    expired = fields.Boolean()
+    quantity = fields.Integer()
+    action = fields.String(metadata={"enum": ["rotate_out", "donate", "scrap"]})
+    action_label = fields.String()
+    replacement = fields.Integer(metadata={"description": "pieces to buy in its place"})
+
+
+class InspectionDueSchema(Schema):
+    depot = fields.String()
+    category = fields.String()
+    category_name = fields.String()
+    last = fields.Date(allow_none=True)
+    due_on = fields.Date()
+    overdue_days = fields.Integer()
+    never = fields.Boolean()
+
+
+class RotationOverviewSchema(Schema):
+    today = fields.Date()
+    due = fields.List(fields.Nested(DueLotSchema))
+    inspections = fields.List(fields.Nested(InspectionDueSchema))
+
+
+class NewPlanSchema(InputSchema):
+    depot = Code()
+
+
+class RotationLineSchema(Schema):
+    id = fields.Integer()
+    item = fields.String()
+    item_name = fields.String()
+    unit = fields.String()
+    lot = fields.String()
+    owner = fields.String()
+    expiry_date = fields.Date()
+    quantity = fields.Integer()
+    action = fields.String()
+    action_label = fields.String()
+    replacement = fields.Integer()
+    document = fields.String(allow_none=True)
+    done = fields.Boolean()
+
+
+class RotationPlanSchema(Schema):
+    number = fields.String()
+    depot = fields.String()
+    depot_name = fields.String()
+    planned_on = fields.Date()
+    state = fields.String(metadata={"enum": ["open", "done"]})
+    state_label = fields.String()
+    lines = fields.List(fields.Nested(RotationLineSchema))
+
+
+class LineDoneSchema(InputSchema):
+    document = Code(metadata={"description": "the CK/BF/LH/YK document that carried it out"})
+    note = Text(500)
+
+
+class InspectionSchema(InputSchema):
+    depot = Code()
+    category = Code()
+    note = Text(500)
+    on = Day(load_default=None, metadata={"description": "inspection day (default today)"})
+
+
+class InspectionRecordSchema(Schema):
+    depot = fields.String()
+    category = fields.String()
+    inspected_on = fields.Date()
+    note = fields.String()

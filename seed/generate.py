@@ -44,6 +44,7 @@ from seed.execute import Executor
 from seed.funds import seed_funds
 from seed.masterdata import create_replica, create_shared, create_users
 from seed.plan import YEAR, plan_replica
+from seed.readiness import seed_readiness
 from seed.reference import Reference, UserRow, load_reference
 
 DEFAULT_SEED = 2024
@@ -56,7 +57,7 @@ Seeder = Callable[[Engine, random.Random, int], None]
 # Hook for other modules: append a callable ``(engine, rng, scale) -> None``. It runs after the
 # stock history, with its own ``random.Random`` derived from the seed and its qualified name,
 # and must write through the services as ``seed.generate`` does (e.g. the funds seeder).
-EXTRA_SEEDERS: list[Seeder] = [seed_funds]
+EXTRA_SEEDERS: list[Seeder] = [seed_funds, seed_readiness]
 # ---------------------------------------------------------------------------------------------
 
 Progress = Callable[[int, int], None]  # (documents written, documents planned)

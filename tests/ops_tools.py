@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -81,3 +82,40 @@ def books_balance(db_url: str, head: str | None = None) -> None:
     for args in (["check"], verify, ["funds", "reconcile"]):
         result = CliRunner().invoke(main, args, env={"RELIEF_DATABASE_URL": db_url})
         assert result.exit_code == 0, (args, result.output[-3000:])
+
+
+def api(base: str, method: str, path: str, body: object = None, token: str | None = None):
+    """A JSON request to a running server; returns (status, parsed body)."""
+    import json
+
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(f"{base}/api/v1{path}", data=data, method=method)
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def login(base: str, username: str, password: str) -> str:
+    status, body = api(base, "POST", "/auth/token", {"username": username, "password": password})
+    assert status == 201, body
+    return body["token"]
+
+
+def relief_here(*args: str, db_url: str):
+    """``relief`` in this process (no interpreter start-up): returns an object with the
+    ``returncode``, ``stdout`` and ``stderr`` of a CompletedProcess."""
+    from types import SimpleNamespace
+
+    from click.testing import CliRunner
+
+    from relief_inventory.cli import main
+
+    result = CliRunner().invoke(main, list(args), env={"RELIEF_DATABASE_URL": db_url})
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return SimpleNamespace(returncode=result.exit_code, stdout=result.stdout, stderr=result.stderr)

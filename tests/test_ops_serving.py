@@ -25,12 +25,12 @@ def test_health_ready_request_ids_headers_and_body_limit(client) -> None:
     assert ready.status_code == 200
     assert ready.json == {"status": "ready", "revision": head_revision()}
 
-    echoed = client.get("/nowhere", headers={"X-Request-ID": "proxy-id-0001"})
+    echoed = client.get("/api/v1/nowhere", headers={"X-Request-ID": "proxy-id-0001"})
     assert echoed.status_code == 404
     assert echoed.headers["X-Request-ID"] == "proxy-id-0001"
     assert echoed.json["request_id"] == "proxy-id-0001"
     assert echoed.json["code"] == "not_found"
-    hostile = client.get("/nowhere", headers={"X-Request-ID": "x\u2028<script>"})
+    hostile = client.get("/api/v1/nowhere", headers={"X-Request-ID": "x\u2028<script>"})
     assert hostile.json["request_id"] != "x\u2028<script>"
     assert len(hostile.json["request_id"]) == 32
 
@@ -112,7 +112,8 @@ def _slow_client(port: int) -> socket.socket:
 def test_200_slow_clients_do_not_starve_a_normal_request(sqlite_template, tmp_path) -> None:
     path = tmp_path / "serve.db"
     path.write_bytes(sqlite_template.read_bytes())
-    with serving(f"sqlite:///{path}", RELIEF_HEADER_TIMEOUT="3", RELIEF_WORKERS="4") as base:
+    limits = {"RELIEF_HEADER_TIMEOUT": "3", "RELIEF_WORKERS": "4", "RELIEF_PROCESSES": "2"}
+    with serving(f"sqlite:///{path}", **limits) as base:  # two processes, one socket
         port = int(base.rsplit(":", 1)[1])
         slow = [_slow_client(port) for _ in range(200)]
         try:

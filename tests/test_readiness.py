@@ -17,6 +17,7 @@ from relief_inventory.allocation.allocator import Point, straight_line_km
 from relief_inventory.allocation.models import DispatchRequest, Reservation
 from relief_inventory.cli import main
 from relief_inventory.db import open_session
+from relief_inventory.errors import InvalidInput
 from relief_inventory.readiness import check, services
 from relief_inventory.stock import services as stock
 from relief_inventory.stock.models import Quant
@@ -218,3 +219,188 @@ def test_cli_prints_a_table_per_window_and_files_the_plan(world, db_url):
         env={"RELIEF_DATABASE_URL": db_url},
     )
     assert bad.exit_code == 2 and "relocated" in bad.output
+
+
+def test_coverage_through_the_api_and_the_cli(world, client, db_url):
+    with world.uow("dispatcher") as uow:
+        services.set_population_at_risk(uow, "532322", 4000)  # 400 people -> 100 tents
+        services.set_population_at_risk(uow, "532327", 100)
+    answer = client.get(f"{API}/readiness/coverage", headers=bearer(world, "auditor"))
+    assert answer.status_code == 200
+    validate_answer("GET", f"{API}/readiness/coverage", answer)
+    counties = {c["county"]: c for c in answer.get_json()["counties"]}
+    assert set(counties) == {"532322", "532327"}
+    tents = next(x for x in counties["532322"]["lines"] if x["category"] == "TENT")
+    assert (tents["target"], tents["held"], tents["gap"], tents["covered_percent"]) == (
+        100,
+        "40",
+        60,
+        40,
+    )
+    assert tents["transfer"]["from_depot"] == "ZX" and tents["transfer"]["quantity"] == 60
+    run = CliRunner().invoke(
+        main, ["readiness", "coverage", "--county", "532322"], env={"RELIEF_DATABASE_URL": db_url}
+    )
+    assert run.exit_code == 0 and "ZX → 12平方米单帐篷 60顶" in run.output
+
+
+def test_back_office_scenario_filing_and_coverage_transfer(world, app, engine):
+    from tests.backoffice_tools import csrf_token, login
+
+    with world.uow("dispatcher") as uow:
+        services.set_population_at_risk(uow, "532322", 4000)
+    dispatcher = app.test_client()
+    login(dispatcher, "dispatcher")
+    page = dispatcher.get("/readiness/?county=532322&relocated=400&days=2&cut_off=ZX&cut_off=YR")
+    assert page.status_code == 200
+    html = page.text
+    for hours in (6, 12, 24, 72):
+        assert f'id="window-{hours}"' in html
+    assert "<svg" in html and "需请求省级、中央支援：帐篷 60 顶" in html
+    bad = dispatcher.get("/readiness/?county=532322&relocated=0&days=2")
+    assert bad.status_code == 200 and "relocated" in bad.text
+    filed = dispatcher.post(
+        "/readiness/file",
+        data={
+            "csrf_token": csrf_token(html),
+            "county": "532322",
+            "relocated": "400",
+            "days": "2",
+            "cut_off": ["ZX", "YR"],
+        },
+    )
+    assert filed.status_code == 302 and "/dispatch/view/DB-" in filed.headers["Location"]
+    coverage = dispatcher.get("/readiness/coverage")
+    assert coverage.status_code == 200 and "发起预置调拨" in coverage.text
+    keeper = app.test_client()
+    login(keeper, "keeper_zx")
+    page = keeper.get("/readiness/coverage")
+    shipped = keeper.post(
+        "/readiness/coverage/transfer",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "from_depot": "ZX",
+            "to_depot": "SB",
+            "item": "TENT-12",
+            "quantity": "60",
+            "authority_order": "楚应急调〔2026〕8号",
+            "county_name": "双柏县",
+        },
+    )
+    assert shipped.status_code == 302
+    with open_session(engine) as session:
+        from relief_inventory.stock.models import StockDocument
+
+        moved = session.scalars(select(StockDocument).where(StockDocument.kind == "transfer")).all()
+        assert [(d.state, d.authority_order) for d in moved] == [
+            ("in_transit", "楚应急调〔2026〕8号")
+        ]
+    rotation = keeper.get("/readiness/rotation")
+    assert rotation.status_code == 200 and "检测维护到期或逾期" in rotation.text
+    requester = app.test_client()
+    login(requester, "requester_sb")
+    assert requester.get("/readiness/").status_code == 403
+    assert "储备覆盖" not in requester.get("/").text and "储备覆盖" in keeper.get("/").text
+
+
+def test_rotation_plan_worked_through(world, engine, client):
+    from datetime import timedelta
+
+    from relief_inventory.readiness import upkeep
+
+    today = date.today()
+    with world.uow("keeper_zx") as uow:  # RICE-10 keeps 365 days
+        stock.receive(
+            uow,
+            depot="ZX",
+            lines=[
+                {
+                    "item": "RICE-10",
+                    "lot": "R-OLD",
+                    "quantity": 20,
+                    "production_date": (today - timedelta(days=300)).isoformat(),
+                },
+                {
+                    "item": "RICE-10",
+                    "lot": "R-OLDER",
+                    "quantity": 5,
+                    "production_date": (today - timedelta(days=352)).isoformat(),
+                },
+            ],
+        )
+    with world.uow("dispatcher") as uow:  # the test world's food category: rotate 120 days out
+        services.set_standard(
+            uow, "FOOD", basis="per_person_day", amount="0.5", measure="kg", rotation_days=120
+        )
+    view = client.get(f"{API}/readiness/rotation", headers=bearer(world, "keeper_zx"))
+    assert view.status_code == 200
+    validate_answer("GET", f"{API}/readiness/rotation", view)
+    due = {d["lot"]: d for d in view.get_json()["due"]}
+    assert set(due) == {"R-OLD", "R-OLDER"}
+    assert (due["R-OLD"]["action"], due["R-OLDER"]["action"]) == ("rotate_out", "donate")
+    assert due["R-OLD"]["replacement"] == 20
+    assert any(i["never"] for i in view.get_json()["inspections"])
+    keeper = {**bearer(world, "keeper_zx"), "Idempotency-Key": "zx-plan-1"}
+    made = client.post(f"{API}/readiness/rotation-plans", json={"depot": "ZX"}, headers=keeper)
+    assert made.status_code == 201, made.get_json()
+    validate_answer("POST", f"{API}/readiness/rotation-plans", made)
+    plan = made.get_json()
+    assert [line["lot"] for line in plan["lines"]] == ["R-OLDER", "R-OLD"]
+    with world.uow("keeper_zx") as uow:
+        issued = stock.issue(
+            uow,
+            depot="ZX",
+            county="532322",
+            lines=[{"item": "RICE-10", "lot": "R-OLD", "quantity": 20}],
+            reason="轮出至双柏县常规救助",
+        ).number
+    other = bearer(world, "keeper_sb")
+    first = plan["lines"][1]["id"]
+    path = f"{API}/readiness/rotation-plans/{plan['number']}/lines/{first}/done"
+    assert client.post(path, json={"document": issued}, headers=other).status_code == 403
+    done = client.post(path, json={"document": issued}, headers=keeper)
+    assert done.status_code == 200 and done.get_json()["lines"][1]["done"] is True
+    assert done.get_json()["state"] == "open"
+    with world.uow("keeper_zx") as uow:
+        upkeep.record_inspection(uow, depot="ZX", category="FOOD", note="包装完好")
+        with pytest.raises(InvalidInput):
+            upkeep.complete_line(uow, plan["number"], plan["lines"][0]["id"], document="RK-1")
+    after = client.get(f"{API}/readiness/rotation", headers=bearer(world, "keeper_zx")).get_json()
+    assert not any(i["category"] == "FOOD" and i["depot"] == "ZX" for i in after["inspections"])
+
+
+def test_reading_the_nearest_depots_first_gives_the_full_answer(world, engine, monkeypatch):
+    with world.uow("admin") as uow:
+        stock.receive(uow, depot="YR", lines=[{"item": "TENT-12", "lot": "T-YR", "quantity": 500}])
+    for people in (100, 400, 900, 4000):  # covered by SB alone, by SB and ZX, by all, by none
+        monkeypatch.setattr(check, "READ_CHUNK", 1000)
+        full = scenario(engine, county="532322", relocated=people, days=2)
+        monkeypatch.setattr(check, "READ_CHUNK", 1)
+        nearest = scenario(engine, county="532322", relocated=people, days=2)
+        for answer in (full, nearest):
+            answer.pop("computed_at")
+        assert nearest == full, people
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # rendering is engine-blind
+def test_scenario_and_coverage_reports_as_pdf_and_excel(world, client):
+    import io
+
+    from openpyxl import load_workbook
+
+    from tests.pdf_tools import text as pdf_text
+
+    with world.uow("dispatcher") as uow:
+        services.set_population_at_risk(uow, "532322", 4000)
+    headers = bearer(world, "dispatcher")
+    pdf = client.get(f"{API}/reports/scenario?preset=shuangbai-m6&format=pdf", headers=headers)
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    text = pdf_text(pdf.data)
+    assert "72小时内到达" in text and "需请求省级、中央支援：帐篷4,860顶" in text
+    xlsx = client.get(f"{API}/reports/coverage?format=xlsx", headers=headers)
+    assert xlsx.status_code == 200
+    book = load_workbook(io.BytesIO(xlsx.data))
+    cells = [c.value for ws in book for row in ws.iter_rows() for c in row if c.value is not None]
+    assert "双柏县" in cells and "建议预置调拨" in cells
+    bad = client.get(f"{API}/reports/scenario?county=532322&days=3", headers=headers)
+    assert bad.status_code == 422

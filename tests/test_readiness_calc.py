@@ -169,3 +169,70 @@ def test_never_plans_more_than_free_and_touches_nothing(rows, hours, tents, rice
         assert result.external.get(category, 0) == max(0, math.ceil(needed - got))
         windows = [line(result, h, category).shortfall for h in scenario.WINDOWS]
         assert windows == sorted(windows, reverse=True)
+
+
+def test_coverage_targets_gaps_and_the_best_transfer():
+    from relief_inventory.readiness import coverage as cov
+
+    tents = {"TENT": DEFAULT_STANDARDS["TENT"]}
+    counties = [cov.CountyAtRisk(1, "A", "甲县", 4000), cov.CountyAtRisk(2, "B", "乙县", 800)]
+    # 10 % of 4,000 = 400 people = 100 households -> 100 tents; 乙县: 80 people -> 20 tents
+    assert cov.target(tents["TENT"], 4000, None) == 100
+    assert cov.target(tents["TENT"], 4000, Decimal("12.5")) == 50  # the bureau's per 1,000
+
+    def holding(depot, county, pieces, *, prefecture=False, item="TENT-12", content=1):
+        return cov.Holding(
+            depot, f"D{depot}", county, prefecture, depot, item, "TENT", Decimal(content), pieces
+        )
+
+    holdings = [
+        holding(1, 1, 60),  # 甲县 holds 60 of 100
+        holding(2, 2, 50),  # 乙县 holds 50 of 20: 30 to spare
+        holding(3, 1, 25, prefecture=True, item="TENT-36", content=3),  # 75 tents' worth
+    ]
+    hours = {(2, 1): 2.0, (3, 1): 1.0}
+    lines = {line.county: line for line in cov.coverage(counties, tents, {}, holdings, hours)}
+    a, b = lines["A"], lines["B"]
+    assert (a.target, a.held, a.gap, a.percent) == (100, 60, 40, 60)
+    assert (b.target, b.held, b.gap, b.percent) == (20, 50, 0, 250) and b.transfer is None
+    # the prefecture's 36 m² tents close all 40 (14 pieces = 42); 乙县's spare 30 would not
+    assert a.transfer == cov.Transfer("D3", "TENT-36", 14, Decimal(42), 1.0)
+    without = [h for h in holdings if not h.prefecture]
+    only = {x.county: x for x in cov.coverage(counties, tents, {}, without, hours)}
+    assert only["A"].transfer == cov.Transfer("D2", "TENT-12", 30, Decimal(30), 2.0)
+
+
+def test_rotation_due_actions_and_inspections():
+    from datetime import date
+
+    from relief_inventory.readiness import rotation as rot
+
+    today = date(2026, 6, 1)
+
+    def lot(lot_id, expiry, category="RICE", quantity=10):
+        return rot.LotOnHand(1, lot_id, 1, 1, category, expiry, quantity)
+
+    lots = [
+        lot(1, date(2026, 5, 31)),  # expired yesterday: scrap
+        lot(2, date(2026, 6, 20)),  # 19 days: donate
+        lot(3, date(2026, 9, 1)),  # 92 days, inside the 120-day window: rotate out
+        lot(4, date(2026, 10, 1)),  # 122 days: not yet due
+        lot(5, None, "TENT"),  # no expiry: never due
+    ]
+    due = rot.due(lots, {"RICE": 120, "TENT": None}, today)
+    assert [(d.lot.lot_id, d.days_left, d.action, d.replacement) for d in due] == [
+        (1, -1, "scrap", 10),
+        (2, 19, "donate", 10),
+        (3, 92, "rotate_out", 10),
+    ]
+    checks = rot.inspections(
+        [(1, "TENT"), (1, "RICE"), (2, "RICE")],
+        {(1, "TENT"): date(2026, 1, 1), (1, "RICE"): date(2026, 5, 1)},
+        {"TENT": 90, "RICE": 90},
+        today,
+    )
+    assert [(c.depot_id, c.category, c.due_on, c.overdue_days) for c in checks] == [
+        (1, "TENT", date(2026, 4, 1), 61),
+        (2, "RICE", today, 0),  # never inspected: due today
+        (1, "RICE", date(2026, 7, 30), 0),
+    ]

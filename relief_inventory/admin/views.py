@@ -7,7 +7,7 @@ import warnings
 from flask_admin import Admin
 from sqlalchemy.orm import scoped_session
 
-from relief_inventory.admin import dispatch, documents, funds, ledger, master, reports
+from relief_inventory.admin import dispatch, documents, funds, ledger, master, readiness, reports
 from relief_inventory.allocation.models import DispatchRequest, Reservation
 from relief_inventory.audit.models import AuditEntry
 from relief_inventory.auth.models import User
@@ -23,6 +23,7 @@ from relief_inventory.warehouse.models import County, Depot
 LEDGER = "台账"
 FUNDS = "救灾资金"
 MASTER = "主数据"
+READINESS = "战备"
 
 
 def register(admin: Admin, session: scoped_session) -> None:
@@ -45,6 +46,16 @@ def _register(admin: Admin, session: scoped_session) -> None:
         )
     )
     admin.add_view(reports.ReportsView(name="报表", endpoint="papers", url="/reports"))
+    admin.add_view(
+        readiness.ReadinessView(
+            name="情景推演", endpoint="readiness_office", url="/readiness", category=READINESS
+        )
+    )
+    for name, endpoint in (("储备覆盖", "coverage"), ("检测与轮换", "rotation")):
+        admin.add_menu_item(
+            readiness.ReadinessLink(name=name, endpoint=f"readiness_office.{endpoint}"),
+            target_category=READINESS,
+        )
     for view in (
         funds.ReleasesView(
             FundRelease, session, name="资金拨付", endpoint="releases", url="/funds/releases"

@@ -129,6 +129,8 @@ class DispatchRequest(SQLModel, table=True):
         default="", sa_column=Column(Text, nullable=False, server_default="")
     )
     idempotency_key: str | None = Field(default=None, max_length=128)
+    # The disaster report (灾情报告 number, any version) the request answers, if cited.
+    disaster_report: str | None = Field(default=None, max_length=32)
     created_at: datetime = Field(default_factory=utcnow)
     submitted_at: datetime | None = None
     approved_at: datetime | None = None

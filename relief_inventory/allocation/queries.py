@@ -24,6 +24,7 @@ from relief_inventory.auth.actor import Actor, Role
 from relief_inventory.auth.models import User
 from relief_inventory.errors import PermissionDenied
 from relief_inventory.paging import Page, paginate
+from relief_inventory.readiness.queries import report_check
 from relief_inventory.stock.models import Item, Lot, Owner, StockDocument
 from relief_inventory.timeutil import utcnow
 from relief_inventory.warehouse.models import County, Depot
@@ -197,6 +198,7 @@ def views(
                 and r.countersign_due_at < now
             ),
             "decision_note": r.decision_note,
+            "disaster_report": r.disaster_report,
             **{stamp: getattr(r, stamp) for stamp in STAMPS},
             "hours_to_dispatch": _hours(asked, r.dispatched_at),
             "hours_to_receipt": _hours(asked, r.received_at),
@@ -237,4 +239,6 @@ def _picks(session: Session, request_ids: list[int]) -> dict[int, list[dict[str,
 def request_view(session: Session, actor: Actor, request: DispatchRequest) -> dict[str, Any]:
     """One request as its reader may see it, picks included."""
     require_readable(session, actor, request)
-    return views(session, [request], picks=True)[0]
+    view = views(session, [request], picks=True)[0]
+    view["report_check"] = report_check(session, request, view["lines"])
+    return view

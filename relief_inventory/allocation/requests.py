@@ -37,6 +37,7 @@ from relief_inventory.auth.actor import Actor, Role
 from relief_inventory.auth.policy import require_county, require_other_person, require_role
 from relief_inventory.errors import Conflict, InvalidInput
 from relief_inventory.idempotency import once
+from relief_inventory.readiness.disaster import cited_report
 from relief_inventory.stock import lines as parse
 from relief_inventory.stock.catalog import item_by_code
 from relief_inventory.stock.numbering import next_number
@@ -95,6 +96,7 @@ def file_request(
     lines: Sequence[Mapping[str, Any]],
     reason: str = "",
     submit: bool = False,
+    disaster_report: str | None = None,
     at: datetime | None = None,
 ) -> DispatchRequest:
     session = uow.session
@@ -108,6 +110,8 @@ def file_request(
         "people_affected": _people(people_affected),
         "reason": parse.text(reason, "reason", max_length=2000),
     }
+    if disaster_report is not None:
+        fields["disaster_report"] = cited_report(session, disaster_report, target.id).number
     wanted = _wanted_lines(uow, lines)
     submit = parse.flag(submit, "submit")
     when = parse.moment(at)

@@ -34,6 +34,19 @@ def read_session() -> Session:
     return open_session(engine())
 
 
+def report_engine() -> Engine:
+    """The streaming standby when RELIEF_REPLICA_URL is set, else the primary."""
+    return current_app.extensions.get("relief_replica_engine") or engine()
+
+
+def report_session() -> Session:
+    """For reads that decide nothing — lists, summaries, reports, dashboards — which may
+    come from a hot standby a few milliseconds behind. Anything a write depends on (stock
+    available to reserve, a balance to spend, the token of the caller) reads the primary
+    through ``read_session`` or the unit of work."""
+    return open_session(report_engine())
+
+
 def actor() -> Actor:
     return g.actor
 

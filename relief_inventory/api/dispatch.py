@@ -16,7 +16,14 @@ from flask.views import MethodView
 from relief_inventory.allocation import queries, shipping
 from relief_inventory.allocation import requests as dispatch
 from relief_inventory.allocation.common import request_by_number
-from relief_inventory.api.common import actor, create, protected_blueprint, read_session, run
+from relief_inventory.api.common import (
+    actor,
+    create,
+    protected_blueprint,
+    read_session,
+    report_session,
+    run,
+)
 from relief_inventory.stock.queries import document_detail
 from schemas.common import EmptySchema, IdempotencySchema
 from schemas.dispatch import (
@@ -58,7 +65,7 @@ class Requests(MethodView):
 
         Requesters see their own county's requests, keepers those their depots serve.
         """
-        with read_session() as session:
+        with report_session() as session:
             return queries.list_requests(session, actor(), **args)
 
     @blp.arguments(IdempotencySchema, location="headers")

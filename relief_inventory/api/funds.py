@@ -13,7 +13,14 @@ from typing import Any
 
 from flask.views import MethodView
 
-from relief_inventory.api.common import actor, create, protected_blueprint, read_session, run
+from relief_inventory.api.common import (
+    actor,
+    create,
+    protected_blueprint,
+    read_session,
+    report_session,
+    run,
+)
 from relief_inventory.funds import queries
 from relief_inventory.funds import services as funds
 from relief_inventory.funds.reconcile import reconcile
@@ -63,6 +70,12 @@ def _read(query: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return query(session, actor(), *args, **kwargs)
 
 
+def _list(query: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """A list or summary: may come from the hot standby (``report_session``)."""
+    with report_session() as session:
+        return query(session, actor(), *args, **kwargs)
+
+
 def _release(number: str) -> dict[str, Any]:
     return _read(queries.release_detail, number)
 
@@ -89,7 +102,7 @@ class Sources(MethodView):
     def get(self, args: dict) -> Any:
         """Fund sources with what has been appropriated from each (finance, audit, admin)."""
         paging = _paging(args)
-        return _read(queries.source_rows, queries.SourceFilters(**args), **paging)
+        return _list(queries.source_rows, queries.SourceFilters(**args), **paging)
 
     @blp.arguments(IdempotencySchema, location="headers")
     @blp.arguments(SourceCreateSchema)
@@ -130,7 +143,7 @@ class Appropriations(MethodView):
     def get(self, args: dict) -> Any:
         """Appropriations to counties; requesters see their own county's only."""
         paging = _paging(args)
-        return _read(queries.appropriation_rows, queries.AppropriationFilters(**args), **paging)
+        return _list(queries.appropriation_rows, queries.AppropriationFilters(**args), **paging)
 
     @blp.arguments(IdempotencySchema, location="headers")
     @blp.arguments(AppropriationCreateSchema)
@@ -178,7 +191,7 @@ class Releases(MethodView):
         """Releases, newest first. ``waiting=true``: what awaits my next step (finance:
         requests of others to verify, approve or pay). Requesters see their county's."""
         paging = _paging(args)
-        return _read(queries.release_rows, queries.ReleaseFilters(**args), **paging)
+        return _list(queries.release_rows, queries.ReleaseFilters(**args), **paging)
 
     @blp.arguments(IdempotencySchema, location="headers")
     @blp.arguments(ReleaseCreateSchema)
@@ -306,7 +319,7 @@ class Summary(MethodView):
     def get(self, args: dict) -> Any:
         """Reconciliation per source, county, kind and level: amount, appropriated,
         approved-unpaid, released, balance and people reached, with the tie-out result."""
-        with read_session() as session:
+        with report_session() as session:
             queries.require_reader(actor())
             result = reconcile(session, args["year"])
         rows = {name: [r.as_dict() for r in rs] for name, rs in result.groupings().items()}

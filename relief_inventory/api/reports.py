@@ -8,8 +8,9 @@ from urllib.parse import quote
 from flask import Response, current_app
 from flask.views import MethodView
 
-from relief_inventory.api.common import actor, engine, protected_blueprint
+from relief_inventory.api.common import actor, engine, protected_blueprint, report_engine
 from relief_inventory.errors import NotFound
+from relief_inventory.readiness.presets import NAMES as PRESET_NAMES
 from reports.catalog import FORMATS, LABELS, NAMES, filename
 from reports.exports import export_report
 from schemas.common import Code, Day, QueryInt, QuerySchema, Text
@@ -28,6 +29,10 @@ class ReportQuerySchema(QuerySchema):
     county = Code(required=False)
     as_of = Day(load_default=None)
     days = QueryInt(minimum=1, maximum=3650, message="须在 1–3650 之间", load_default=None)
+    preset = Text(32, choices=PRESET_NAMES, load_default=None)
+    relocated = QueryInt(
+        minimum=1, maximum=10_000_000, message="须在 1–10000000 之间", load_default=None
+    )
 
 
 @blp.route("/<name>")
@@ -61,7 +66,9 @@ class ReportFile(MethodView):
         fmt = args.pop("format")
         params = {k: v for k, v in args.items() if v not in (None, "")}
         settings = current_app.config["RELIEF_SETTINGS"]
-        report, data = export_report(engine(), actor(), name, params, fmt, settings.authority)
+        report, data = export_report(
+            engine(), actor(), name, params, fmt, settings.authority, read_engine=report_engine()
+        )
         return Response(
             data,
             mimetype=FORMATS[fmt],

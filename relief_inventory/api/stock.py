@@ -12,7 +12,13 @@ from typing import Any
 
 from flask.views import MethodView
 
-from relief_inventory.api.common import create, protected_blueprint, read_session, run
+from relief_inventory.api.common import (
+    create,
+    protected_blueprint,
+    read_session,
+    report_session,
+    run,
+)
 from relief_inventory.funds import services as funds
 from relief_inventory.stock import queries
 from relief_inventory.stock import services as stock
@@ -86,7 +92,7 @@ class Stock(MethodView):
         nothing on hand are left out unless ``include_zero=true``.
         """
         page, per_page = args.pop("page"), args.pop("per_page")
-        with read_session() as session:
+        with report_session() as session:
             return queries.stock_rows(session, StockFilters(**args), page=page, per_page=per_page)
 
 
@@ -96,7 +102,7 @@ class Summary(MethodView):
     def get(self) -> dict:
         """Pieces on hand per depot and category, with row and column totals, and how many
         of them are usable, expired, quarantined or damaged today."""
-        with read_session() as session:
+        with report_session() as session:
             summary = queries.stock_summary(session)
         categories = [code for code, _ in summary.categories]
         statuses = list(queries.SUMMARY_STATUSES)
@@ -131,7 +137,7 @@ class Documents(MethodView):
     def get(self, args: dict) -> Any:
         """Document headers, newest first; filter by kind, state and depot (from or to)."""
         page, per_page = args.pop("page"), args.pop("per_page")
-        with read_session() as session:
+        with report_session() as session:
             return queries.document_rows(
                 session, DocumentFilters(**args), page=page, per_page=per_page
             )

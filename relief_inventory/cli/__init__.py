@@ -100,6 +100,7 @@ from relief_inventory.cli import (  # noqa: E402, F401
     dispatch,
     doc,
     funds,
+    ops,
     readiness,
     report,
     seed,

@@ -51,7 +51,7 @@ def serve(host: str | None, port: int | None, threads: int | None) -> None:
     from relief_inventory.app import create_app
     from relief_inventory.config import ConfigError, Settings
     from relief_inventory.ops.logs import configure_logging
-    from relief_inventory.ops.serving import build_server
+    from relief_inventory.ops.serving import serve as serve_forever
 
     settings = Settings.from_env()
     if threads:
@@ -63,10 +63,9 @@ def serve(host: str | None, port: int | None, threads: int | None) -> None:
         click.echo(f"无法启动：{error}", err=True)
         sys.exit(2)
     host, port = host or settings.host, port or settings.port
-    server = build_server(app, settings, host, port)
     click.echo(
         f"服务已启动：http://{host}:{port}/  （OpenAPI：/api/openapi.json，"
-        f"{settings.threads} 个工作线程，环境 {settings.env}）",
+        f"{settings.processes} 个进程 × {settings.threads} 个工作线程，环境 {settings.env}）",
         err=True,
     )
-    server.run()
+    serve_forever(app, settings, host, port)

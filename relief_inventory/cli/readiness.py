@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import click
 
+from relief_inventory.auth.services import system_actor
 from relief_inventory.cli import DomainAwareGroup, admin_run, current_engine, main
 from relief_inventory.cli.tables import render_table
 from relief_inventory.config import Settings
 from relief_inventory.db import open_session
-from relief_inventory.readiness import check, services
+from relief_inventory.readiness import check, services, upkeep
+from relief_inventory.readiness.models import LOSS_SECTORS
 from relief_inventory.readiness.presets import NAMES
+from relief_inventory.readiness.queries import annual_figures
 from relief_inventory.readiness.travel import TravelSettings
 
 
@@ -112,3 +116,153 @@ def scenario_command(
             lambda uow: services.file_requests(uow, spec, travel), "战备情景生成调拨申请"
         )
         click.echo(f"已生成调拨申请草稿 {request.number}（待县级提交、调度审批后分配库存）")
+
+
+@readiness.command("reports")
+@click.option("--year", type=int, required=True, help="Year of the events, e.g. 2024.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def reports_command(year: int, fmt: str) -> None:
+    """The year's disaster figures per county, from verified reports (灾情报告) only."""
+    with open_session(current_engine()) as session:
+        figures = annual_figures(session, year)
+    if fmt == "json":
+        click.echo(json.dumps(figures, ensure_ascii=False, default=str, indent=1))
+        return
+
+    def row(name: str, f: dict[str, Any]) -> list[str]:
+        return [
+            name,
+            f"{f['reports']:,}",
+            f"{f['people_affected']:,}",
+            f"{f['people_relocated']:,}",
+            f"{f['houses_collapsed']:,}",
+            f"{f['houses_damaged']:,}",
+            f"{f['direct_loss']:,.2f}",
+        ]
+
+    click.echo(f"{year} 年灾情（已核查报告）")
+    click.echo(
+        render_table(
+            ["县市", "报告", "受灾人数", "转移安置", "倒塌房屋", "损坏房屋", "直接经济损失（元）"],
+            [row(c["county_name"], c) for c in figures["counties"]],
+            ["<", ">", ">", ">", ">", ">", ">"],
+            footer=[row("合计", figures["total"])],
+        )
+    )
+    total = figures["total"]
+    click.echo(
+        "其中："
+        + "，".join(f"{label} {total[name]:,.2f} 元" for name, label in LOSS_SECTORS.items())
+    )
+    if figures["awaiting_verification"]:
+        click.echo(f"另有 {figures['awaiting_verification']} 份报告待核查，未计入")
+
+
+@readiness.command("coverage")
+@click.option("--county", default=None, help="Only this county (code).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def coverage_command(county: str | None, fmt: str) -> None:
+    """Per county: target stock for its people at risk, what it holds, the gap and the
+    pre-positioning transfer that would close it best."""
+    travel = TravelSettings.of(Settings.from_env())
+    with open_session(current_engine()) as session:
+        report = check.coverage_report(session, travel)
+    rows = [c for c in report["counties"] if county in (None, c["county"])]
+    if fmt == "json":
+        click.echo(json.dumps({**report, "counties": rows}, ensure_ascii=False, default=str))
+        return
+    click.echo(
+        f"目标：受威胁人口的 {Decimal(report['share']) * 100:.0f}% 按标准保障 {report['days']} 天"
+        "（县级库现有可用库存，不含州级库）"
+    )
+    for entry in rows:
+        click.echo(
+            f"\n{entry['county_name']}（{entry['county']}）受威胁人口 "
+            f"{entry['population_at_risk']:,}，{entry['short_categories']} 类不足"
+        )
+        click.echo(
+            render_table(
+                ["类别", "单位", "目标", "现有", "缺口", "覆盖", "建议预置调拨"],
+                [
+                    [
+                        line["category_name"],
+                        line["measure"],
+                        f"{line['target']:,}",
+                        line["held"],
+                        f"{line['gap']:,}" if line["gap"] else "—",
+                        f"{line['covered_percent']}%",
+                        _transfer(line["transfer"]),
+                    ]
+                    for line in entry["lines"]
+                ],
+                ["<", "<", ">", ">", ">", ">", "<"],
+            )
+        )
+
+
+def _transfer(transfer: dict[str, Any] | None) -> str:
+    if transfer is None:
+        return ""
+    return (
+        f"{transfer['from_depot']} → {transfer['item_name']} {transfer['quantity']:,}"
+        f"{transfer['unit']}（{transfer['measures']}，{transfer['hours']}h）"
+    )
+
+
+@readiness.command("rotation")
+@click.option("--depot", default=None, help="Only this depot (code).")
+@click.option(
+    "--draft", is_flag=True, help="Draft a rotation plan (轮换计划) per depot with lots due."
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def rotation_command(depot: str | None, draft: bool, fmt: str) -> None:
+    """Lots due to rotate out before they expire (or past expiry), the suggested action and
+    replacement purchase; inspections due or overdue."""
+    engine = current_engine()
+    actor = system_actor(engine)
+    with open_session(engine) as session:
+        view = upkeep.overview(session, actor, depot=depot)
+    if fmt == "json":
+        click.echo(json.dumps(view, ensure_ascii=False, default=str))
+    else:
+        click.echo(f"到期轮换（{view['today']}）：{len(view['due'])} 个批次")
+        click.echo(
+            render_table(
+                [
+                    "仓库",
+                    "物资",
+                    "批次",
+                    "储备",
+                    "有效期",
+                    "剩余天数",
+                    "数量",
+                    "建议处置",
+                    "需补购",
+                ],
+                [
+                    [
+                        d["depot"],
+                        d["item_name"],
+                        d["lot"],
+                        d["owner"],
+                        str(d["expiry_date"]),
+                        ("已过期" if d["expired"] else str(d["days_left"])),
+                        f"{d['quantity']:,}{d['unit']}",
+                        d["action_label"],
+                        f"{d['replacement']:,}{d['unit']}",
+                    ]
+                    for d in view["due"]
+                ],
+                ["<", "<", "<", "<", "<", ">", ">", "<", ">"],
+            )
+        )
+        overdue = [i for i in view["inspections"] if i["overdue_days"] or i["never"]]
+        click.echo(f"\n检测维护到期或逾期：{len(overdue)} 项")
+        for i in overdue:
+            when = "从未检测" if i["never"] else f"上次 {i['last']}，逾期 {i['overdue_days']} 天"
+            click.echo(f"  {i['depot']}  {i['category_name']}  {when}")
+    if draft:
+        depots = sorted({d["depot"] for d in view["due"]})
+        for code in depots:
+            plan = admin_run(lambda uow, c=code: upkeep.draft_plan(uow, depot=c), "编制轮换计划")
+            click.echo(f"已编制轮换计划 {plan.number}（{code}）")

@@ -21,11 +21,14 @@ from reports.exports import export_report
 @click.option("--depot", default=None, help="stock/expiry: one depot's code")
 @click.option("--county", default=None, help="dispatch: one county's code")
 @click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None, help="expiry")
-@click.option("--days", type=int, default=None, help="expiry: warning horizon (default 180)")
+@click.option("--days", type=int, default=None, help="expiry: horizon (180); scenario: days")
+@click.option("--preset", default=None, help="scenario: e.g. shuangbai-m6 (the default)")
+@click.option("--relocated", type=int, default=None, help="scenario: people to relocate")
 @click.option("--format", "fmt", type=click.Choice(tuple(FORMATS)), default="pdf")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 def report(name: str, fmt: str, output: Path | None, **params: object) -> None:
     """Render report NAME, e.g. ``relief report annual --year 2024 --format xlsx -o y.xlsx``."""
+    params = {k: v for k, v in params.items() if v is not None}
     if params.get("as_of") is not None:
         params["as_of"] = params["as_of"].date()  # type: ignore[union-attr]
     engine = current_engine()

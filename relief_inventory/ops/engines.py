@@ -32,6 +32,13 @@ def require_database_file(url: str) -> None:
         )
 
 
+def replica_engine(settings: Settings) -> Engine | None:
+    """The streaming standby for reads that decide nothing (RELIEF_REPLICA_URL), if any."""
+    if not settings.replica_url:
+        return None
+    return engine_for(settings.replica_url, **engine_options(settings))
+
+
 def server_engine(settings: Settings) -> Engine:
     require_database_file(settings.database_url)
     crashpoints.install_from_env()

@@ -22,8 +22,11 @@ from relief_inventory.timeutil import to_local, utcnow
 
 STARTED = "started"
 COMPLETED = "completed"
-LABELS = {"seed": "演示数据写入（relief seed）"}
-REMEDIES = {"seed": "：运行 relief seed --if-empty 重做（make run 会自动重做）"}
+LABELS = {"seed": "演示数据写入（relief seed）", "restore": "数据库恢复（relief restore）"}
+REMEDIES = {
+    "seed": "：运行 relief seed --if-empty 重做（make run 会自动重做）",
+    "restore": "：本库内容不可信，请重新运行 relief restore（必要时加 --force）",
+}
 
 
 class OperationMark(SQLModel, table=True):
@@ -38,7 +41,8 @@ class OperationMark(SQLModel, table=True):
     finished_at: datetime | None = None
 
 
-def _set(engine: Engine, name: str, state: str, detail: str | None = None) -> None:
+def mark(engine: Engine, name: str, state: str, detail: str | None = None) -> None:
+    """Set the mark ``name`` to ``state`` in a transaction of its own."""
     with open_session(engine) as session, session.begin():
         mark = session.get(OperationMark, name)
         now = utcnow()
@@ -57,9 +61,9 @@ def _set(engine: Engine, name: str, state: str, detail: str | None = None) -> No
 def marked(engine: Engine, name: str, detail: str = "") -> Iterator[None]:
     """Run the block between a committed ``started`` mark and a ``completed`` one. An
     exception leaves the mark ``started``: the work is as unfinished as a kill leaves it."""
-    _set(engine, name, STARTED, detail)
+    mark(engine, name, STARTED, detail)
     yield
-    _set(engine, name, COMPLETED)
+    mark(engine, name, COMPLETED)
 
 
 def unfinished(session: Session) -> list[OperationMark]:

@@ -14,6 +14,10 @@ their Content-Length, and by waitress itself when they come chunked.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import socket
 import time
 from typing import Any
 
@@ -75,8 +79,42 @@ def waitress_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def build_server(app: Any, settings: Settings, host: str, port: int) -> Any:
-    server = create_server(app, host=host, port=port, **waitress_options(settings))
+def build_server(app: Any, settings: Settings, host: str, port: int, sock: Any = None) -> Any:
+    where = {"sockets": [sock]} if sock is not None else {"host": host, "port": port}
+    server = create_server(app, **where, **waitress_options(settings))
     server.channel_class = _Channel
     _close_slow_headers(server, settings.header_timeout)
     return server
+
+
+def serve(app: Any, settings: Settings, host: str, port: int) -> None:
+    """One waitress process, or with ``RELIEF_PROCESSES`` > 1 that many forked ones
+    sharing one listening socket: each has its own threads, GIL and database pool, so a
+    many-core machine is used by Python code, not only by the database."""
+    if settings.processes <= 1:
+        build_server(app, settings, host, port).run()
+        return
+    listener = socket.create_server((host, port), backlog=1024, reuse_port=False)
+    listener.setblocking(False)
+    children: list[int] = []
+    for _ in range(settings.processes):
+        pid = os.fork()
+        if pid == 0:  # the child: connections are never shared across a fork
+            try:
+                for key in ("relief_engine", "relief_replica_engine"):
+                    if key in app.extensions:
+                        app.extensions[key].dispose(close=False)
+                build_server(app, settings, host, port, sock=listener).run()
+            finally:
+                os._exit(0)
+        children.append(pid)
+
+    def stop(_signum: int, _frame: Any) -> None:
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for pid in children:
+        os.waitpid(pid, 0)

@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from relief_inventory.config import Settings
+from relief_inventory.ops.engines import replica_engine
 from relief_inventory.ops.logs import REQUEST_ID, new_request_id
 from relief_inventory.ops.schema import schema_state
 
@@ -73,6 +74,9 @@ def init_operations(app: Flask, settings: Settings) -> None:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     if settings.behind_tls:
         app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
+    replica = replica_engine(settings)
+    if replica is not None:  # lists, summaries and reports read here (api.common.report_session)
+        app.extensions["relief_replica_engine"] = replica
     app.register_blueprint(bp)
     app.register_error_handler(OperationalError, database_unavailable)
     app.register_error_handler(PoolTimeout, database_unavailable)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -16,12 +16,13 @@ from relief_inventory.allocation.reservations import delivery_date
 from relief_inventory.auth.actor import Actor, Role
 from relief_inventory.auth.policy import require_county
 from relief_inventory.errors import InvalidInput, NotFound
-from relief_inventory.readiness import queries, scenario
+from relief_inventory.readiness import coverage, queries, scenario
 from relief_inventory.readiness.presets import PRESETS, WORST_2024
-from relief_inventory.readiness.standards import DEFAULT_HOUSEHOLD_SIZE, Basis, needs
+from relief_inventory.readiness.standards import DEFAULT_HOUSEHOLD_SIZE, needs
 from relief_inventory.readiness.travel import TravelSettings
-from relief_inventory.stock.ownership import OwnerLevel
+from relief_inventory.stock.ownership import OwnerLevel, dispatch_may_use
 from relief_inventory.timeutil import utcnow
+from relief_inventory.warehouse.models import County
 from relief_inventory.warehouse.services import county_by_code, depot_by_code
 
 MAX_RELOCATED = 10_000_000
@@ -148,9 +149,9 @@ def run(
     needed = needs(standards, spec.relocated, spec.days, spec.household_size)
     sources = queries.sources(session, county, settings)
     blocked = {d.id for d in cut}
-    reachable = [s.depot_id for s in sources if s.depot_id not in blocked]
-    stock = queries.free_stock(session, reachable, delivery_date(at))
-    items = queries.items(session, {row.item_id for row in stock})
+    stock, items = read_nearest(
+        session, county.id, sources, blocked, needed, delivery_date(at), spec.allow_other_counties
+    )
     result = scenario.check(
         county_id=county.id,
         needs=needed,
@@ -161,6 +162,55 @@ def run(
         allow_other_counties=spec.allow_other_counties,
     )
     return layout(session, spec, county, result, sources, items, blocked, at)
+
+
+READ_CHUNK = 64  # depots per read of free stock
+
+
+def read_nearest(
+    session: Session,
+    county_id: int,
+    sources: list[scenario.Source],
+    blocked: set[int],
+    needed: dict[str, int],
+    on_date: date,
+    allow_other_counties: bool,
+) -> tuple[list[scenario.Stock], dict[int, scenario.ItemInfo]]:
+    """Free stock of the nearest depots, read a chunk at a time by arrival time, until the
+    county depots read so far could cover every need (or every depot is read).
+
+    The answer is the one a read of every depot would give: the calculator tries depots
+    nearest first, every depot not read is at least as far as the last one read (a chunk
+    always ends with all the depots tied at its last arrival time), and the prefecture depot
+    is tried after the county depots unless it is nearer than all of them, so the depots
+    not read would never be reached.
+    """
+    order = sorted(
+        (s for s in sources if s.depot_id not in blocked and s.hours <= scenario.WINDOWS[-1]),
+        key=lambda s: (s.hours, s.code),
+    )
+    prefecture = {s.depot_id for s in order if s.prefecture}
+    stock: list[scenario.Stock] = []
+    items: dict[int, scenario.ItemInfo] = {}
+    held: dict[str, Decimal] = defaultdict(Decimal)
+    start = 0
+    while start < len(order):
+        end = min(start + READ_CHUNK, len(order))
+        while end < len(order) and order[end].hours == order[end - 1].hours:
+            end += 1
+        rows = queries.free_stock(session, [s.depot_id for s in order[start:end]], on_date)
+        items.update(queries.items(session, {r.item_id for r in rows} - set(items)))
+        for row in rows:
+            if row.depot_id not in prefecture and dispatch_may_use(
+                row.owner_county_id, county_id, allow_other_counties
+            ):
+                item = items[row.item_id]
+                held[item.category] += row.free * item.content
+        stock += rows
+        start = end
+        if all(held[code] >= need for code, need in needed.items()):
+            break
+    return stock, items
 
 
 def layout(
@@ -219,9 +269,14 @@ def layout(
             "category": code,
             "category_name": names.get(code, code),
             "measure": s.measure,
-            "standard": f"{Basis.LABELS[s.basis]}{format(s.amount.normalize(), 'f')}{s.measure}",
+            "standard": queries.standard_text(s),
         }
 
+    # A depot's goods all arrive at once, so a window's senders are those of the whole plan
+    # that arrive by then: laid out once per category, filtered per window.
+    senders = {
+        line.category: depots_of(line.arrivals) for line in result.windows[max(result.windows)]
+    }
     windows = []
     for hours, lines in result.windows.items():
         windows.append(
@@ -238,7 +293,7 @@ def layout(
                             if line.needed == 0
                             else min(100, int(line.arrived * 100 / line.needed))
                         ),
-                        "depots": depots_of(line.arrivals),
+                        "depots": [d for d in senders[line.category] if d["hours"] <= hours],
                     }
                     for line in lines
                 ],
@@ -283,5 +338,72 @@ def layout(
                 "reachable": s.depot_id not in blocked and s.hours <= max(result.windows),
             }
             for s in sorted(sources, key=lambda s: (s.hours, s.code))
+        ],
+    }
+
+
+def coverage_report(
+    session: Session, settings: TravelSettings = TravelSettings(), *, at: datetime | None = None
+) -> dict[str, Any]:
+    """Coverage of every county with a population at risk: target, held, gap per category,
+    and the transfer that would close each gap best."""
+    at = at or utcnow()
+    standards = queries.standards(session)
+    names = queries.category_names(session)
+    counties = queries.counties_at_risk(session)
+    depots = queries.depot_sites(session)
+    stock = queries.free_stock(session, [d.depot_id for d in depots], delivery_date(at))
+    items = queries.items(session, {row.item_id for row in stock})
+    holdings = coverage.holdings(stock, items, depots)
+    hours = {}
+    for county in counties:
+        place = session.get(County, county.county_id)
+        for source in queries.sources(session, place, settings):
+            hours[(source.depot_id, county.county_id)] = source.hours
+    lines = coverage.coverage(
+        counties, standards, queries.coverage_targets(session), holdings, hours
+    )
+    own_depot = {d.county_id: d.code for d in reversed(depots) if not d.prefecture}
+    by_county: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    codes = {item.code: item for item in items.values()}
+    for line in lines:
+        standard = standards[line.category]
+        transfer = line.transfer
+        by_county[line.county].append(
+            {
+                "category": line.category,
+                "category_name": names.get(line.category, line.category),
+                "measure": standard.measure,
+                "target": line.target,
+                "held": _measures(line.held),
+                "gap": line.gap,
+                "covered_percent": line.percent,
+                "transfer": None
+                if transfer is None
+                else {
+                    "from_depot": transfer.from_depot,
+                    "item": transfer.item,
+                    "item_name": codes[transfer.item].name,
+                    "unit": codes[transfer.item].unit,
+                    "quantity": transfer.pieces,
+                    "measures": _measures(transfer.measures),
+                    "hours": transfer.hours,
+                },
+            }
+        )
+    return {
+        "computed_at": at,
+        "share": str(coverage.DEFAULT_SHARE),
+        "days": coverage.DEFAULT_DAYS,
+        "counties": [
+            {
+                "county": c.code,
+                "county_name": c.name,
+                "population_at_risk": c.population_at_risk,
+                "depot": own_depot.get(c.county_id),
+                "short_categories": sum(1 for x in by_county[c.code] if x["gap"]),
+                "lines": by_county[c.code],
+            }
+            for c in counties
         ],
     }

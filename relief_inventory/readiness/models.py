@@ -161,3 +161,70 @@ class DisasterReport(SQLModel, table=True):
     verified_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     verified_at: datetime | None = None
     verification_note: str = Field(default="", max_length=500)
+
+
+@audited()
+class InspectionRecord(SQLModel, table=True):
+    """A keeper inspected (检测维护) a category's stock in a depot. Never updated."""
+
+    __tablename__ = "inspection_record"
+
+    id: int | None = Field(default=None, primary_key=True)
+    depot_id: int = Field(foreign_key="depot.id", index=True)
+    category_id: int = Field(foreign_key="category.id")
+    inspected_on: date
+    note: str = Field(default="", max_length=500)
+    inspector_id: int = Field(foreign_key="app_user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class PlanState:
+    OPEN = "open"  # keepers work through its lines
+    DONE = "done"  # every line done
+    ALL = (OPEN, DONE)
+    LABELS = {OPEN: "执行中", DONE: "已完成"}
+
+
+@audited()
+class RotationPlan(SQLModel, table=True):
+    """A depot's rotation plan (轮换计划 LP-…): the lots due, as keepers work through them."""
+
+    __tablename__ = "rotation_plan"
+    __table_args__ = (CheckConstraint("state IN ('open','done')", name="ck_rotation_plan_state"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=32, unique=True, index=True)
+    depot_id: int = Field(foreign_key="depot.id", index=True)
+    planned_on: date
+    state: str = Field(default=PlanState.OPEN, max_length=16)
+    created_by_id: int = Field(foreign_key="app_user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    done_at: datetime | None = None
+
+
+@audited()
+class RotationPlanLine(SQLModel, table=True):
+    """One lot of a plan: the suggested action, the replacement purchase, and the document
+    that carried it out once a keeper has done it."""
+
+    __tablename__ = "rotation_plan_line"
+    __table_args__ = (
+        CheckConstraint(
+            "action IN ('rotate_out','donate','scrap')", name="ck_rotation_plan_line_action"
+        ),
+        CheckConstraint("quantity > 0 AND replacement >= 0", name="ck_rotation_plan_line_qty"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="rotation_plan.id", index=True)
+    lot_id: int = Field(foreign_key="lot.id")
+    item_id: int = Field(foreign_key="item.id")
+    owner_id: int = Field(foreign_key="owner.id")
+    expiry_date: date
+    quantity: int
+    action: str = Field(max_length=16)
+    replacement: int
+    document: str = Field(default="", max_length=32)  # the CK/BF/LH/YK that did it
+    note: str = Field(default="", max_length=500)
+    done_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    done_at: datetime | None = None

@@ -5,28 +5,42 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from relief_inventory.allocation.allocator import Distance, Point
+from relief_inventory.allocation.models import DisasterType
+from relief_inventory.auth.actor import Actor, Role
+from relief_inventory.auth.models import User
+from relief_inventory.auth.policy import require_county
 from relief_inventory.errors import NotFound
-from relief_inventory.readiness import scenario
+from relief_inventory.readiness import coverage, scenario
 from relief_inventory.readiness.models import (
+    LOSS_SECTORS,
+    CountyRisk,
     DisasterReport,
     ItemContent,
     ReadinessStandard,
     ReportState,
     RoadDistance,
 )
-from relief_inventory.readiness.standards import DEFAULT_ITEM_CONTENTS, DEFAULT_STANDARDS, Standard
+from relief_inventory.readiness.standards import (
+    DEFAULT_HOUSEHOLD_SIZE,
+    DEFAULT_ITEM_CONTENTS,
+    DEFAULT_STANDARDS,
+    Basis,
+    Standard,
+)
 from relief_inventory.readiness.travel import Leg, TravelSettings, estimated_leg, measured_leg
 from relief_inventory.stock import lot_status
 from relief_inventory.stock.models import Category, Item, Lot, Owner, OwnerLevel, Quant
 from relief_inventory.warehouse.models import County, Depot, DepotLevel, Location, LocationKind
+from relief_inventory.warehouse.services import county_by_code
 
+CENT = Decimal("0.01")
 WORST_EVENT_DAYS = 7  # a relocation after the year's worst event: a week of support
 
 
@@ -193,4 +207,255 @@ def worst_event(session: Session, year: int) -> dict[str, Any]:
         "days": WORST_EVENT_DAYS,
         "hazard": report.hazard,  # a dispatch disaster type
         "title": f"{report.title}（{report.number}）",
+    }
+
+
+# -- disaster reports ------------------------------------------------------------------------
+
+FIGURES = (
+    "people_affected",
+    "people_relocated",
+    "people_needing_aid",
+    "houses_collapsed",
+    "houses_damaged",
+    *LOSS_SECTORS,
+)
+
+
+def report_view(session: Session, report: DisasterReport) -> dict[str, Any]:
+    county = session.get(County, report.county_id)
+    assert county is not None
+    users = dict(
+        session.execute(
+            select(User.id, User.username).where(
+                User.id.in_([report.created_by_id, report.verified_by_id or 0])
+            )
+        ).all()
+    )
+    direct = sum((getattr(report, name) for name in LOSS_SECTORS), Decimal("0.00"))
+    return {
+        "number": report.number,
+        "version": report.version,
+        "county": county.code,
+        "county_name": county.name,
+        "hazard": report.hazard,
+        "hazard_label": DisasterType.LABELS.get(report.hazard, report.hazard),
+        "event_date": report.event_date,
+        "title": report.title,
+        **{name: getattr(report, name) for name in FIGURES},
+        "direct_loss": direct,
+        "note": report.note,
+        "state": report.state,
+        "state_label": ReportState.LABELS[report.state],
+        "created_by": users.get(report.created_by_id),
+        "created_at": report.created_at,
+        "verified_by": users.get(report.verified_by_id),
+        "verified_at": report.verified_at,
+        "verification_note": report.verification_note,
+    }
+
+
+def report_versions(session: Session, actor: Actor, number: object) -> list[dict[str, Any]]:
+    """Every version of a report, newest first (as missing to whom may not see it)."""
+    from relief_inventory.readiness.disaster import current
+
+    latest = current(session, number)
+    require_county(actor, latest.county_id, hidden=NotFound(f"灾情报告不存在：{number}"))
+    rows = session.scalars(
+        select(DisasterReport)
+        .where(DisasterReport.number == latest.number)
+        .order_by(DisasterReport.version.desc())
+    )
+    return [report_view(session, row) for row in rows]
+
+
+def list_reports(
+    session: Session,
+    actor: Actor,
+    *,
+    year: int | None = None,
+    county: str | None = None,
+    state: str | None = None,
+    page: int = 1,
+    per_page: int = 100,
+) -> dict[str, Any]:
+    """Current versions (the latest of each number), newest event first; requesters see
+    their own county's."""
+    latest = (
+        select(DisasterReport.number, func.max(DisasterReport.version).label("version"))
+        .group_by(DisasterReport.number)
+        .subquery()
+    )
+    query = select(DisasterReport).join(
+        latest,
+        (latest.c.number == DisasterReport.number) & (latest.c.version == DisasterReport.version),
+    )
+    if year is not None:
+        query = query.where(DisasterReport.event_date.between(date(year, 1, 1), date(year, 12, 31)))
+    if county is not None:
+        query = query.where(DisasterReport.county_id == county_by_code(session, county).id)
+    if state is not None:
+        query = query.where(DisasterReport.state == state)
+    if not can_read_all_counties(actor):
+        query = query.where(DisasterReport.county_id.in_(list(actor.county_ids) or [0]))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(DisasterReport.event_date.desc(), DisasterReport.number.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return {
+        "page": page,
+        "per_page": per_page,
+        "total": total,
+        "pages": -(-total // per_page),
+        "results": [report_view(session, r) for r in rows],
+    }
+
+
+def can_read_all_counties(actor: Actor) -> bool:
+    return actor.is_admin or actor.has(Role.DISPATCHER, Role.AUDITOR, Role.FINANCE)
+
+
+def annual_figures(session: Session, year: int) -> dict[str, Any]:
+    """The year's figures per county and in all, from verified versions only (a superseded,
+    rejected or unverified version never counts)."""
+    sums = [func.coalesce(func.sum(getattr(DisasterReport, n)), 0) for n in FIGURES]
+    rows = session.execute(
+        select(County.code, County.name, func.count(DisasterReport.id), *sums)
+        .join(DisasterReport, DisasterReport.county_id == County.id)
+        .where(
+            DisasterReport.state == ReportState.VERIFIED,
+            DisasterReport.event_date.between(date(year, 1, 1), date(year, 12, 31)),
+        )
+        .group_by(County.code, County.name)
+        .order_by(County.code)
+    ).all()
+    money = set(LOSS_SECTORS)
+
+    def figures(values: Iterable[Any]) -> dict[str, Any]:
+        # sums of money columns come back as yuan (the column type reads them)
+        out = {
+            name: Decimal(value).quantize(CENT) if name in money else int(value)
+            for name, value in zip(FIGURES, values, strict=True)
+        }
+        out["direct_loss"] = sum((out[n] for n in LOSS_SECTORS), Decimal("0.00"))
+        return out
+
+    counties = [
+        {"county": code, "county_name": name, "reports": count, **figures(values)}
+        for code, name, count, *values in rows
+    ]
+    total = {
+        "reports": sum(c["reports"] for c in counties),
+        **{
+            name: sum((c[name] for c in counties), Decimal("0.00") if name in money else 0)
+            for name in (*FIGURES, "direct_loss")
+        },
+    }
+    pending = session.scalar(
+        select(func.count())
+        .select_from(DisasterReport)
+        .where(
+            DisasterReport.state == ReportState.SUBMITTED,
+            DisasterReport.event_date.between(date(year, 1, 1), date(year, 12, 31)),
+        )
+    )
+    return {"year": year, "counties": counties, "total": total, "awaiting_verification": pending}
+
+
+def standard_text(standard: Standard) -> str:
+    amount = format(standard.amount.normalize(), "f")
+    return f"{Basis.LABELS[standard.basis]}{amount}{standard.measure}"
+
+
+def per_person(standard: Standard, household_size: int = DEFAULT_HOUSEHOLD_SIZE) -> Decimal:
+    """The standard per person (per person and day for daily needs)."""
+    if standard.basis == Basis.PER_HOUSEHOLD:
+        return standard.amount / household_size
+    return standard.amount
+
+
+def report_check(
+    session: Session, request: Any, lines: list[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """What a request asks per relocated person of the report it cites, beside the
+    standard, for the dispatcher deciding it. None when it cites no report."""
+    if not request.disaster_report:
+        return None
+    from relief_inventory.readiness.disaster import current
+
+    report = current(session, request.disaster_report)
+    known = standards(session)
+    by_code = {info.code: info for info in items(session).values()} if lines else {}
+    relocated = report.people_relocated
+    out = []
+    for line in lines:
+        info = by_code.get(line["item"])
+        standard = known.get(info.category) if info else None
+        measures = Decimal(line["quantity"]) * (info.content if info else Decimal(1))
+        out.append(
+            {
+                "item": line["item"],
+                "quantity": line["quantity"],
+                "measure": standard.measure if standard else line["unit"],
+                "per_relocated": (
+                    str((measures / relocated).quantize(CENT, rounding=ROUND_HALF_UP))
+                    if relocated
+                    else None
+                ),
+                "standard": standard_text(standard) if standard else None,
+                "standard_per_person": (
+                    str(per_person(standard).quantize(Decimal("0.0001")).normalize())
+                    if standard
+                    else None
+                ),
+            }
+        )
+    return {
+        "number": report.number,
+        "version": report.version,
+        "state": report.state,
+        "state_label": ReportState.LABELS[report.state],
+        "people_affected": report.people_affected,
+        "people_relocated": relocated,
+        "lines": out,
+    }
+
+
+# -- coverage ------------------------------------------------------------------------------
+
+
+def counties_at_risk(session: Session) -> list[coverage.CountyAtRisk]:
+    return [
+        coverage.CountyAtRisk(county.id, county.code, county.name, risk.population_at_risk)
+        for county, risk in session.execute(
+            select(County, CountyRisk)
+            .join(CountyRisk, CountyRisk.county_id == County.id)
+            .where(County.active.is_(True))
+            .order_by(County.code)
+        )
+    ]
+
+
+def depot_sites(session: Session) -> list[coverage.DepotSite]:
+    return [
+        coverage.DepotSite(depot_id, code, county_id, level == DepotLevel.PREFECTURE)
+        for depot_id, code, county_id, level in session.execute(
+            select(Depot.id, Depot.code, Depot.county_id, Depot.level)
+            .where(Depot.active.is_(True))
+            .order_by(Depot.code)
+        )
+    ]
+
+
+def coverage_targets(session: Session) -> dict[str, Decimal | None]:
+    """The bureau's target per 1,000 people at risk, where it set one."""
+    return {
+        code: (Decimal(target) if target is not None else None)
+        for code, target in session.execute(
+            select(Category.code, ReadinessStandard.target_per_1000).join(
+                ReadinessStandard, ReadinessStandard.category_id == Category.id
+            )
+        )
     }

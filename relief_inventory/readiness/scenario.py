@@ -194,13 +194,14 @@ def check(
                         )
                     )
 
+    by_category: dict[str, list[Arrival]] = defaultdict(list)
+    for arrival in arrivals:
+        by_category[arrival.category].append(arrival)
     by_window: dict[int, tuple[WindowLine, ...]] = {}
     for window in windows:
         lines_out = []
         for category, needed in needs.items():
-            arrived_here = tuple(
-                a for a in arrivals if a.category == category and a.hours <= window
-            )
+            arrived_here = tuple(a for a in by_category[category] if a.hours <= window)
             arrived = sum((a.measures for a in arrived_here), Decimal(0))
             lines_out.append(
                 WindowLine(category, needed, arrived, _shortfall(needed, arrived), arrived_here)

@@ -8,13 +8,19 @@ from typing import Any
 
 from sqlalchemy import select
 
+from relief_inventory import inputs
 from relief_inventory.allocation import requests as dispatch
 from relief_inventory.allocation.models import DispatchRequest, Urgency
 from relief_inventory.auth.actor import Role
 from relief_inventory.auth.policy import require_role
 from relief_inventory.errors import Conflict, InvalidInput
 from relief_inventory.readiness import check
-from relief_inventory.readiness.models import ItemContent, ReadinessStandard, RoadDistance
+from relief_inventory.readiness.models import (
+    CountyRisk,
+    ItemContent,
+    ReadinessStandard,
+    RoadDistance,
+)
 from relief_inventory.readiness.standards import Basis
 from relief_inventory.readiness.travel import TravelSettings
 from relief_inventory.stock.catalog import item_by_code
@@ -160,3 +166,24 @@ def file_requests(
         lines=[{"item": line["item"], "quantity": line["quantity"]} for line in answer["plan"]],
         reason=text,
     )
+
+
+def set_population_at_risk(uow: UnitOfWork, county: str, population: Any) -> CountyRisk:
+    """A county's population at risk (受威胁人口), the base of its coverage target."""
+    require_role(uow.actor, Role.DISPATCHER)
+    session = uow.session
+    target = county_by_code(session, county)
+    people = inputs.parse_int(
+        population,
+        "population_at_risk",
+        minimum=0,
+        maximum=100_000_000,
+        message="受威胁人口须为 0–100000000 的整数",
+    )
+    row = session.scalar(select(CountyRisk).where(CountyRisk.county_id == target.id))
+    if row is None:
+        row = CountyRisk(county_id=target.id, population_at_risk=people)
+        session.add(row)
+    row.population_at_risk, row.updated_at = people, utcnow()
+    session.flush()
+    return row

@@ -1,7 +1,7 @@
 """back office: indexes for the lists' sort, filter and search columns
 
 Revision ID: 0010_backoffice
-Revises: 0011_readiness
+Revises: 0009_operations
 
 The back office lists the ledger (a million moves and audit entries at seed scale 100)
 newest first, filtered by item, action or entity type and searched by lot number or
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0010_backoffice"
-down_revision: str | None = "0011_readiness"
+down_revision: str | None = "0009_operations"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """readiness: standards, item contents, road distances, population at risk, disaster reports
 
 Revision ID: 0011_readiness
-Revises: 0009_operations
+Revises: 0010_backoffice
 
 - ``readiness_standard``: per category the per-person standard, the coverage target per
   1,000 people at risk, the inspection interval and the rotation window.
@@ -21,7 +21,7 @@ from alembic import op
 from relief_inventory import guards
 
 revision: str = "0011_readiness"
-down_revision: str | None = "0009_operations"
+down_revision: str | None = "0010_backoffice"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
