@@ -263,3 +263,24 @@ def test_a_lots_moves_are_one_click_away(office: Office) -> None:
     assert "/moves/?search=R-ZX-1" in lots
     moves = client.get("/moves/?search=R-ZX-1").text
     assert office.facts["zx"] in moves and office.facts["sb"] not in moves
+
+
+def test_reports_export_as_pdf_and_excel_with_the_apis_read_rules(office: Office) -> None:
+    keeper = office.client("keeper_zx")
+    page = keeper.get("/reports/")
+    assert page.status_code == 200 and "库存台账" in page.text
+    token = csrf_token(page.text)
+    pdf = keeper.post("/reports/", data={"csrf_token": token, "report": "stock", "format": "pdf"})
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    xlsx = keeper.post(
+        "/reports/", data={"csrf_token": token, "report": "expiry", "format": "xlsx", "days": "90"}
+    )
+    assert xlsx.status_code == 200 and xlsx.data.startswith(b"PK")
+    refused = keeper.post(
+        "/reports/", data={"csrf_token": token, "report": "funds", "format": "pdf"}
+    )
+    assert refused.status_code == 200 and "无权" in refused.text  # finance, audit, admin only
+    bad = keeper.post(
+        "/reports/", data={"csrf_token": token, "report": "expiry", "format": "pdf", "days": "9x"}
+    )
+    assert "days" in bad.text

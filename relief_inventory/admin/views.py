@@ -7,7 +7,7 @@ import warnings
 from flask_admin import Admin
 from sqlalchemy.orm import scoped_session
 
-from relief_inventory.admin import dispatch, documents, funds, ledger, master, readiness
+from relief_inventory.admin import dispatch, documents, funds, ledger, master, readiness, reports
 from relief_inventory.allocation.models import DispatchRequest, Reservation
 from relief_inventory.audit.models import AuditEntry
 from relief_inventory.auth.models import User
@@ -45,6 +45,7 @@ def _register(admin: Admin, session: scoped_session) -> None:
             DispatchRequest, session, name="调拨申请", endpoint="requests", url="/dispatch"
         )
     )
+    admin.add_view(reports.ReportsView(name="报表", endpoint="papers", url="/reports"))
     admin.add_view(
         readiness.ReadinessView(
             name="情景推演", endpoint="readiness_office", url="/readiness", category=READINESS
