@@ -226,6 +226,19 @@ def test_lot_picker_searches_the_users_depots_only(office: Office) -> None:
     assert {lot["number"] for lot in sb} == {"T-SB-1"}
 
 
+def test_item_picker_searches_the_catalogue_as_you_type(office: Office) -> None:
+    """A prefecture's catalogue holds thousands of items: the form carries no list of them,
+    the picker asks for the few matching what was typed (by code or by name)."""
+    client = office.client("requester_sb")
+    form = client.get("/dispatch/new").text
+    assert 'list="item-options"' in form and '<option value="TENT-12"' not in form
+    by_code = client.get("/documents/item-options?q=tent").json
+    assert "TENT-12" in {item["code"] for item in by_code}
+    by_name = client.get("/documents/item-options?q=大米").json
+    assert by_name and all("大米" in item["label"] for item in by_name)
+    assert client.get("/documents/item-options?q=%25").json == []
+
+
 def test_issue_transfer_and_count_through_their_forms(office: Office) -> None:
     keeper = office.client("keeper_zx")
     issued = post_form(

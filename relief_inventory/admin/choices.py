@@ -58,11 +58,29 @@ def counties() -> list[tuple[str, str]]:
         return [(code, _label(name, code)) for code, name in rows]
 
 
-def items() -> list[tuple[str, str]]:
+ITEM_OPTIONS = 20
+
+
+def _item_label(name: str, spec: str, code: str, unit: str) -> str:
+    return f"{name} {spec}（{code}，{unit}）"
+
+
+def item_options(term: str) -> list[dict[str, str]]:
+    """The item picker searches as the user types (a prefecture catalogue holds thousands
+    of items): active items whose code starts with, or whose name contains, the text."""
+    term = term.strip()[:64]
+    query = select(Item.code, Item.name, Item.specification, Item.unit).where(Item.active.is_(True))
+    if term:
+        query = query.where(
+            Item.code.startswith(term.upper(), autoescape=True)
+            | Item.name.contains(term, autoescape=True)
+        )
     with read_session() as session:
-        query = select(Item.code, Item.name, Item.specification, Item.unit)
-        rows = session.execute(query.where(Item.active.is_(True)).order_by(Item.code))
-        return [(code, f"{name} {spec}（{code}，{unit}）") for code, name, spec, unit in rows]
+        rows = session.execute(query.order_by(Item.code).limit(ITEM_OPTIONS))
+        return [
+            {"code": code, "label": _item_label(name, spec, code, unit)}
+            for code, name, spec, unit in rows
+        ]
 
 
 def owners() -> list[tuple[str, str]]:

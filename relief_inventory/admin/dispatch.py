@@ -83,7 +83,7 @@ RETURN_FORM = DocForm(
             "lines",
             "回收明细（逐批次验收）",
             [
-                Field("item", "物资", "item", True, choices.items),
+                Field("item", "物资", "item", True),
                 Field("lot", "批次", "lot", True),
                 Field("owner", "储备权属（可空）", "owner", choices=choices.owners),
                 Field("available", "完好回库", "int"),
@@ -114,7 +114,7 @@ REQUEST_FORM = DocForm(
             "lines",
             "申请物资",
             [
-                Field("item", "物资", "item", True, choices.items),
+                Field("item", "物资", "item", True),
                 Field("quantity", "数量", "int", True),
             ],
         )

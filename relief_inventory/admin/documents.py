@@ -64,7 +64,7 @@ STATE_LABELS = {**DocState.LABELS, DocState.CANCELLED: "已驳回/已取消"}
 
 
 def _item_col() -> Field:
-    return Field("item", "物资", "item", required=True, choices=choices.items)
+    return Field("item", "物资", "item", required=True)
 
 
 def _owner_col() -> Field:
@@ -514,6 +514,10 @@ class DocumentsView(SearchedLedgerView):
                 args.get("q", ""),
             )
         return jsonify(found)
+
+    @expose("/item-options")
+    def item_options(self):  # type: ignore[no-untyped-def]
+        return jsonify(choices.item_options(request.args.get("q", "")))
 
     # -- creating ----------------------------------------------------------------------
 

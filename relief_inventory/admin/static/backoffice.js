@@ -28,32 +28,47 @@
     if (ask && !window.confirm(ask)) { event.preventDefault(); }
   });
 })();
-// Lot pickers search as you type: the lots of the chosen item in the user's depots.
+// Pickers search as you type: items of the catalogue by code or name, and the lots of the
+// chosen item in the user's depots. Each input names its datalist; the server answers JSON.
 (function () {
   "use strict";
-  var list = document.getElementById("lot-options");
-  if (!list) { return; }
+  var pickers = {
+    "data-item": { list: "item-options", url: "/documents/item-options", value: "code", query: function () { return {}; } },
+    "data-lot": {
+      list: "lot-options",
+      url: "/documents/lot-options",
+      value: "number",
+      query: function (input) {
+        var row = input.closest("tr");
+        var item = row && row.querySelector("[data-item]");
+        var depot = document.querySelector("[data-depot]");
+        return { item: item ? item.value : "", depot: depot ? depot.value : "" };
+      }
+    }
+  };
   var timer = null;
   document.addEventListener("input", function (event) {
     var input = event.target;
-    if (!input.hasAttribute || !input.hasAttribute("data-lot")) { return; }
-    var row = input.closest("tr");
-    var item = row && row.querySelector("[data-item]");
-    var depot = document.querySelector("[data-depot]");
-    window.clearTimeout(timer);
-    timer = window.setTimeout(function () {
-      var query = new URLSearchParams({ q: input.value, item: item ? item.value : "", depot: depot ? depot.value : "" });
-      fetch("/documents/lot-options?" + query.toString(), { credentials: "same-origin" })
-        .then(function (response) { return response.ok ? response.json() : []; })
-        .then(function (lots) {
-          list.innerHTML = "";
-          lots.forEach(function (lot) {
-            var option = document.createElement("option");
-            option.value = lot.number;
-            option.textContent = lot.label;
-            list.appendChild(option);
+    if (!input.hasAttribute) { return; }
+    Object.keys(pickers).forEach(function (attribute) {
+      var picker = pickers[attribute];
+      var list = document.getElementById(picker.list);
+      if (!list || !input.hasAttribute(attribute)) { return; }
+      window.clearTimeout(timer);
+      timer = window.setTimeout(function () {
+        var query = new URLSearchParams(Object.assign({ q: input.value }, picker.query(input)));
+        fetch(picker.url + "?" + query.toString(), { credentials: "same-origin" })
+          .then(function (response) { return response.ok ? response.json() : []; })
+          .then(function (options) {
+            list.innerHTML = "";
+            options.forEach(function (found) {
+              var option = document.createElement("option");
+              option.value = found[picker.value];
+              option.textContent = found.label;
+              list.appendChild(option);
+            });
           });
-        });
-    }, 200);
+      }, 200);
+    });
   });
 })();
