@@ -74,7 +74,12 @@ def setting(app):
     lines = [{"item": "TENT-12", "lot": "T-ZX", "quantity": 2}]
     with world.uow("keeper_zx") as uow:
         receipt = stock.receive(
-            uow, depot="ZX", lines=[{"item": "TENT-12", "lot": "T-ZX", "quantity": 80}]
+            uow,
+            depot="ZX",
+            lines=[
+                {"item": "TENT-12", "lot": "T-ZX", "quantity": 80},
+                {"item": "TENT-12", "lot": "T-ZX-C", "quantity": 10},
+            ],
         )
         numbers["stock"].append(receipt.number)
         numbers["stock"].append(
@@ -89,7 +94,7 @@ def setting(app):
             stock.propose_count(
                 uow,
                 depot="ZX",
-                lines=[{"item": "TENT-12", "lot": "T-ZX", "owner": "532300", "counted": 70}],
+                lines=[{"item": "TENT-12", "lot": "T-ZX-C", "owner": "532300", "counted": 8}],
             ).number
         )
     source = make_source(world)

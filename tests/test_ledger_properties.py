@@ -134,6 +134,7 @@ class Draft:
     effect: dict[Key, int]  # on the shelves, once approved
     involved: set[str] = field(default_factory=set)
     original: str | None = None
+    counted: set[Key] = field(default_factory=set)  # a count's lines, held or not
 
 
 # -- reading the database ------------------------------------------------------------------
@@ -307,6 +308,10 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def held(self, key: Key, *, besides: Draft | None = None) -> int:
         return sum(d.holds.get(key, 0) for d in self.drafts if d is not besides)
+
+    def undecided(self, key: Key) -> bool:
+        """A draft holds some of this stock, or a draft count has counted it."""
+        return any(d.holds.get(key, 0) > 0 or key in d.counted for d in self.drafts)
 
     def free(self, key: Key) -> int:
         return self.model[key] - self.held(key)
@@ -614,6 +619,8 @@ class LedgerMachine(RuleBasedStateMachine):
             expected = InvalidInput  # the same (lot, owner) counted on two lines
         if expected is None and counted != book and code != OWN[depot] and not order:
             expected = InvalidInput
+        if expected is None and self.undecided(key):
+            expected = Conflict  # a draft still waits on this stock: decide it first
         document = self.attempt(
             KEEPER[depot],
             lambda uow: stock.propose_count(
@@ -629,7 +636,9 @@ class LedgerMachine(RuleBasedStateMachine):
             holds = {key: free} if free > 0 else {}
             effect = {key: counted - book} if counted != book else {}
             self.drafts.append(
-                Draft(document.number, "count", (depot,), KEEPER[depot], holds, effect)
+                Draft(
+                    document.number, "count", (depot,), KEEPER[depot], holds, effect, counted={key}
+                )
             )
 
     @rule(pick=PICK, decision=st.sampled_from(("approve", "reject", "cancel")))
@@ -666,7 +675,7 @@ class LedgerMachine(RuleBasedStateMachine):
         done = self.attempt(
             other,
             lambda uow: stock.approve(uow, draft.number),
-            InsufficientStock if short else None,
+            (Conflict if draft.kind == "count" else InsufficientStock) if short else None,
         )
         if done is None:
             return

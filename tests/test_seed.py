@@ -18,15 +18,18 @@ from click.testing import CliRunner, Result
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from relief_inventory.auth.services import system_actor
 from relief_inventory.cli import main
 from relief_inventory.db import make_engine
 from relief_inventory.stock.models import Category, Item, Lot, Move, Quant, StockDocument
 from relief_inventory.stock.queries import stock_summary
 from relief_inventory.timeutil import LOCAL_ZONE, to_local
 from relief_inventory.warehouse.models import Location, LocationKind
+from seed.execute import Executor
 from seed.generate import database_is_empty, issued_to_counties, reset_database
 from seed.plan import plan_replica
 from seed.reference import load_reference
+from seed.timeline import Step
 from tests.conftest import BACKENDS, PG_URL, pg_schema_url, require_pg
 from tests.factories import build_world, receive_basic
 
@@ -222,3 +225,22 @@ def test_reset_database_on_every_backend(engine):
         assert session.scalar(select(func.count()).select_from(Move)) == 0
     again = build_world(engine)  # the schema, guards and virtual locations are back
     receive_basic(again, 10)
+
+
+def test_a_stock_take_after_a_mistyped_receipt_in_its_batch(engine):
+    """The smallest plan of the scale-100 crash (replica 37): a receipt mistyped tenfold and
+    reversed, then, in the same batch, a count of that lot. The reversal is approved before
+    the count is entered, so the count sees the settled book and finds the one extra piece."""
+    world = build_world(engine)
+    at = datetime(2024, 12, 20, 10, tzinfo=LOCAL_ZONE)
+    lot = {"item": "TENT-12", "lot": "20241215-994", "owner": "532300"}
+    steps = [
+        Step(at, "receive", "ZX", [{**lot, "quantity": 46}], moves=3, mistake=True),
+        Step(at.replace(day=23), "count", "ZX", [{**lot, "counted": 47}], {"reason": "年度盘点"}),
+    ]
+    Executor(engine, system_actor(engine), lambda depot: world.actors["keeper_zx2"], 0).run(steps)
+    with Session(engine) as session:
+        assert session.scalar(select(func.sum(Quant.on_hand))) == 47
+        assert session.scalar(select(func.sum(Quant.reserved))) == 0
+        states = session.scalars(select(StockDocument.state).order_by(StockDocument.id)).all()
+    assert states == ["done", "done", "done", "done"]  # mistyped, its reversal, receipt, count

@@ -267,6 +267,68 @@ def test_the_book_quantity_is_frozen_when_the_count_is_entered(world, engine):
     assert_books_ok(engine)
 
 
+def test_stock_a_draft_still_waits_on_is_not_counted(world, engine):
+    """The scale-100 seed crash: a count entered while a reversal held a mistyped receipt
+    froze a book of 506 for 47 pieces; approving both booked the 460 twice and failed with a
+    misleading shortage. Such a count is refused until the draft is decided."""
+    line = {"item": "TENT-12", "lot": "L46", "quantity": 460}
+    mistyped = receive(world, "ZX", line)
+    with world.uow("keeper_zx") as uow:
+        reversal = stock.reverse(uow, mistyped, reason="多录一位").number
+    receive(world, "ZX", {**line, "quantity": 46})
+    counted = [{"item": "TENT-12", "lot": "L46", "counted": 47}]
+    with pytest.raises(Conflict) as refused, world.uow("keeper_zx") as uow:
+        stock.propose_count(uow, depot="ZX", lines=counted)
+    assert refused.value.field == "lines[0].lot" and reversal in refused.value.message
+    with world.uow("keeper_zx2") as uow:
+        stock.approve(uow, reversal)
+    with world.uow("keeper_zx") as uow:
+        number = stock.propose_count(uow, depot="ZX", lines=counted).number
+    with pytest.raises(Conflict) as refused, world.uow("keeper_zx2") as uow:  # counted twice
+        stock.propose_count(uow, depot="ZX", lines=[{**counted[0], "counted": 46}])
+    assert number in refused.value.message
+    with world.uow("keeper_zx2") as uow:
+        stock.approve(uow, number)
+    assert shelf(engine, "ZX", "TENT-12", "L46") == {"532300": 47}
+    with world.uow("keeper_zx") as uow:
+        scrap = stock.propose_scrap(uow, depot="ZX", reason="破损", lines=[{**line, "quantity": 2}])
+    with pytest.raises(Conflict) as refused, world.uow("keeper_zx") as uow:
+        stock.propose_count(uow, depot="ZX", lines=counted)
+    assert scrap.number in refused.value.message
+    assert_books_ok(engine)
+
+
+def test_a_loss_that_shipped_after_counting_is_a_conflict_not_a_shortage(world, engine):
+    receive(
+        world,
+        "SB",
+        {"item": "TENT-12", "lot": "P-T", "quantity": 10, "owner": "532300"},
+        order=ORDER,
+    )
+    request = file_dispatch_request(world, [{"item": "TENT-12", "quantity": 6}])
+    with world.uow("dispatcher") as uow:
+        dispatch.approve(uow, request)  # 6 reserved: a count may still be taken
+    with world.uow("keeper_sb") as uow:
+        number = stock.propose_count(
+            uow,
+            depot="SB",
+            authority_order=ORDER,
+            lines=[{"item": "TENT-12", "lot": "P-T", "counted": 0}],
+        ).number
+    with world.uow("keeper_sb") as uow:
+        shipping.dispatch(uow, request)
+    moves = counted_moves(engine)
+    with pytest.raises(Conflict) as refused, world.uow("admin") as uow:
+        stock.approve(uow, number)
+    assert refused.value.field == "lines[0].counted" and "重新盘点" in refused.value.message
+    assert counted_moves(engine) == moves
+    assert shelf(engine, "SB", "TENT-12", "P-T") == {"532300": 4}
+    with world.uow("admin") as uow:
+        stock.reject(uow, number, "盘点后已发运，重新盘点")
+    assert row(engine, "SB", "TENT-12", "P-T")["reserved"] == 0
+    assert_books_ok(engine)
+
+
 # -- drafts hold their stock ---------------------------------------------------------------
 
 

@@ -42,6 +42,7 @@ from relief_inventory.stock.models import (
     CountLine,
     DocKind,
     DocState,
+    HoldState,
     Item,
     Lot,
     LotOrigin,
@@ -51,6 +52,7 @@ from relief_inventory.stock.models import (
     Owner,
     Quant,
     StockDocument,
+    StockHold,
     Tracking,
 )
 from relief_inventory.stock.numbering import next_number
@@ -893,6 +895,7 @@ def propose_count(
         book = balances.get(key, (0, 0, 0))[1]
         if counted != book:
             require_authority(counted_depot, owner, authority_order, f"{field}.owner")
+    _refuse_counting_undecided(session, [(key, field) for key, _c, field, _o in entered], balances)
     document = new_document(
         uow,
         DocKind.COUNT,
@@ -919,6 +922,53 @@ def propose_count(
         )
     holds.hold(uow, document, held, when)
     return document
+
+
+def _refuse_counting_undecided(
+    session: Session,
+    lines: Sequence[tuple[QuantKey, str]],
+    balances: Mapping[QuantKey, tuple[int, int, int]],
+) -> None:
+    """Stock a draft write-off, reversal or count is still waiting on cannot be counted.
+
+    Whichever way that draft is decided changes the book the count freezes, so its difference
+    would be booked twice (a write-off, then the same pieces found missing) or against stock
+    no longer there. A dispatch reservation does not stop a count: the pieces are on the
+    shelf until they ship, and shipping is a move of its own.
+    """
+    quant_ids = {balances[key][0] for key, _field in lines if key in balances}
+    holding: dict[int, StockDocument] = {}  # quant id -> a draft holding some of it
+    if quant_ids:
+        for quant_id, document in session.execute(
+            select(StockHold.quant_id, StockDocument)
+            .join(StockDocument, StockDocument.id == StockHold.document_id)
+            .where(StockHold.quant_id.in_(quant_ids), StockHold.state == HoldState.HELD)
+        ):
+            holding.setdefault(quant_id, document)
+    counting: dict[QuantKey, StockDocument] = {}  # also lots off the book, found by a count
+    for line, document in session.execute(
+        select(CountLine, StockDocument)
+        .join(StockDocument, StockDocument.id == CountLine.document_id)
+        .where(
+            StockDocument.state == DocState.DRAFT,
+            CountLine.location_id.in_({key.location_id for key, _field in lines}),
+            CountLine.lot_id.in_({key.lot_id for key, _field in lines}),
+        )
+    ):
+        key = QuantKey(line.location_id, line.item_id, line.lot_id, line.owner_id)
+        counting.setdefault(key, document)
+    for key, field in lines:
+        document = counting.get(key)
+        if document is None and key in balances:
+            document = holding.get(balances[key][0])
+        if document is not None:
+            lot = session.get(Lot, key.lot_id)
+            assert lot is not None
+            raise Conflict(
+                f"批次 {lot.number} 有待审批的{APPROVABLE[document.kind]} {document.number}，"
+                "须先审批或驳回该单据再盘点",
+                field=f"{field}.lot",
+            )
 
 
 def approve(
@@ -1034,17 +1084,33 @@ def _book_draft_moves(uow: UnitOfWork, document: StockDocument, at: datetime) ->
 
 
 def _book_count(uow: UnitOfWork, document: StockDocument, at: datetime) -> None:
-    """Book each line's difference from its frozen book quantity; none where they agree."""
+    """Book each line's difference from its frozen book quantity; none where they agree.
+
+    A loss is taken from free stock only (reservations stay whole). Where that is short, the
+    stock changed after counting (reserved pieces shipped, say) and the count no longer says
+    what is missing: a conflict, to be rejected and counted again.
+    """
     session = uow.session
     adjustment = virtual_location(session, LocationKind.ADJUSTMENT)
-    for index, line in enumerate(
-        session.scalars(
-            select(CountLine).where(CountLine.document_id == document.id).order_by(CountLine.id)
-        ).all()
-    ):
+    lines = session.scalars(
+        select(CountLine).where(CountLine.document_id == document.id).order_by(CountLine.id)
+    ).all()
+    keys = [QuantKey(ln.location_id, ln.item_id, ln.lot_id, ln.owner_id) for ln in lines]
+    balances = quants.lock_balances(session, keys)
+    for index, (line, key) in enumerate(zip(lines, keys, strict=True)):
         difference = line.counted_quantity - line.system_quantity
         if difference == 0:
             continue
+        _quant, on_hand, reserved = balances.get(key, (0, 0, 0))
+        if difference < 0 and on_hand - reserved < -difference:
+            lot = session.get(Lot, line.lot_id)
+            assert lot is not None
+            raise Conflict(
+                f"批次 {lot.number} 盘点后账面已变动：盘点时账面 {line.system_quantity}、"
+                f"实盘 {line.counted_quantity}，现账面 {on_hand}"
+                f"（可用 {max(on_hand - reserved, 0)}），无法登记盘亏，请驳回后重新盘点",
+                field=f"lines[{index}].counted",
+            )
         portion = _portion_from_ids(
             session, line.item_id, line.lot_id, line.owner_id, abs(difference)
         )
