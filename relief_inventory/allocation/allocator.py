@@ -1,6 +1,8 @@
 """Which depots and lots serve a dispatch request. Pure: no database, no Flask.
 
-For each line, the depots holding stock the line may use are tried nearest first. Distance is
+For each line, the depots holding stock the line may use are tried nearest first, after the
+requesting county's own township stock points (乡镇预置点: stock already pre-positioned in the
+county for it, drawn first wherever they lie in it). Distance is
 a parameter (road distance when someone supplies it; straight-line distance between
 coordinates by default). The prefecture depot is the reserve of last resort: it comes after
 those county depots unless it is nearer than all of them. Within a depot, lots leave
@@ -51,6 +53,7 @@ class DepotSite:
     code: str
     point: Point
     prefecture: bool
+    point_of_county: int | None = None  # a township stock point: its county's id
 
 
 @dataclass(frozen=True)
@@ -103,18 +106,24 @@ class Plan:
 
 
 def depot_tiers(
-    sites: Iterable[DepotSite], destination: Point, distance: Distance = straight_line_km
+    sites: Iterable[DepotSite],
+    destination: Point,
+    distance: Distance = straight_line_km,
+    county_id: int | None = None,
 ) -> list[list[DepotSite]]:
-    """Depots in the order they are tried, grouped where they tie."""
+    """Depots in the order they are tried, grouped where they tie: the stock points of
+    ``county_id`` (the requesting county) first, then by distance with the prefecture depot
+    after the nearest county depot."""
     sites = list(sites)
     km = {p: round(distance(p, destination), TIE_PRECISION_KM) for p in {s.point for s in sites}}
     measured = [(km[s.point], s) for s in sites]
     county_distances = [d for d, s in measured if not s.prefecture]
     nearest_county = min(county_distances, default=math.inf)
 
-    def key(entry: tuple[float, DepotSite]) -> tuple[bool, float]:
+    def key(entry: tuple[float, DepotSite]) -> tuple[bool, bool, float]:
         km, site = entry
-        return (site.prefecture and km >= nearest_county, km)
+        own_point = county_id is not None and site.point_of_county == county_id
+        return (not own_point, site.prefecture and km >= nearest_county, km)
 
     ordered = sorted(measured, key=lambda e: (*key(e), e[1].code))
     return [[s for _, s in group] for _, group in groupby(ordered, key=key)]
@@ -158,7 +167,7 @@ def allocate(
     for need in needs:
         missing = need.quantity
         stocked = (by_id[depot_id] for depot_id in holders[need.item_id])
-        for tier in depot_tiers(stocked, destination, distance):
+        for tier in depot_tiers(stocked, destination, distance, county_id):
             if missing == 0:
                 break
             holding = {

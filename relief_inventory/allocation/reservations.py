@@ -81,6 +81,8 @@ def read_stock(
             Depot.lat,
             Depot.lon,
             Depot.level,
+            Depot.parent_id,
+            Depot.county_id,
         )
         .join(Location, Location.id == Quant.location_id)
         .join(Depot, Depot.id == Location.depot_id)
@@ -106,7 +108,7 @@ def read_stock(
     stock, sites = [], {}
     for row in session.execute(query):
         (quant, item, lot, owner, free, number, expiry, level, owner_county) = row[:9]
-        depot, code, lat, lon, depot_level = row[9:]
+        depot, code, lat, lon, depot_level, parent, depot_county = row[9:]
         stock.append(
             allocator.Candidate(
                 depot_id=depot,
@@ -121,6 +123,7 @@ def read_stock(
                 code,
                 allocator.Point(float(lat), float(lon)),
                 depot_level == DepotLevel.PREFECTURE,
+                depot_county if parent is not None else None,
             )
     return stock, list(sites.values())
 

@@ -22,6 +22,8 @@ class User(SQLModel, table=True):
     active: bool = True
     last_login_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    # The back office's language for this user (Flask-Babel locale); Chinese by default.
+    locale: str = Field(default="zh_Hans_CN", max_length=16)
 
 
 @audited()

@@ -54,11 +54,14 @@ def actor_for(session: Session, user: User) -> Actor:
     grants = session.scalars(
         select(RoleGrant).where(RoleGrant.user_id == user.id, RoleGrant.active.is_(True))
     ).all()
+    depots = {g.depot_id for g in grants if g.depot_id is not None}
+    if depots:  # a depot's keeper keeps the township stock points below it too
+        depots.update(session.scalars(select(Depot.id).where(Depot.parent_id.in_(depots))))
     return Actor(
         user_id=user.id,
         username=user.username,
         roles=frozenset(g.role for g in grants),
-        depot_ids=frozenset(g.depot_id for g in grants if g.depot_id is not None),
+        depot_ids=frozenset(depots),
         county_ids=frozenset(g.county_id for g in grants if g.county_id is not None),
     )
 

@@ -77,6 +77,27 @@ class RoadDistance(SQLModel, table=True):
 
 
 @audited()
+class TownshipRoad(SQLModel, table=True):
+    """A measured road from a depot (or stock point) to a township: km and, where known,
+    hours. Kept apart from the county table so that each pair stays unique."""
+
+    __tablename__ = "township_road"
+    __table_args__ = (
+        UniqueConstraint("depot_id", "township_id", name="uq_township_road_pair"),
+        CheckConstraint("km >= 0", name="ck_township_road_km"),
+        CheckConstraint("hours IS NULL OR hours >= 0", name="ck_township_road_hours"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    depot_id: int = Field(foreign_key="depot.id", index=True)
+    township_id: int = Field(foreign_key="township.id", index=True)
+    km: Decimal = Field(sa_column=Column(Numeric(7, 1), nullable=False))
+    hours: Decimal | None = Field(default=None, sa_column=Column(Numeric(5, 1)))
+    note: str = Field(default="", max_length=255)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+@audited()
 class CountyRisk(SQLModel, table=True):
     """A county's population at risk (受威胁人口), the base of its coverage target."""
 

@@ -1,4 +1,13 @@
-"""Counties, depots and locations (internal ones in depots, virtual ones elsewhere)."""
+"""Counties and their townships, depots and the township stock points below them, and
+locations (internal ones in depots and points, virtual ones elsewhere).
+
+A township stock point (乡镇/村组预置点) is a depot row whose ``parent_id`` names the county
+depot it hangs below: it has its own keeper, internal location and quants, is stocked by
+transfer like any depot, and so the keeper scopes, the ledger and ``relief check`` cover it
+without a second code path. Its level is ``county``: what it holds is the county's reserve
+(the one ownership rule, ``stock.ownership``). "Depots" in the bureau's figures (the 11 of
+FACTS.md) are the rows without a parent.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +24,7 @@ class DepotLevel:
     COUNTY = "county"
     ALL = (PREFECTURE, COUNTY)
     LABELS = {PREFECTURE: "州级", COUNTY: "县级"}
+    POINT_LABEL = "乡镇预置点"
 
 
 class LocationKind:
@@ -53,6 +63,22 @@ class County(SQLModel, table=True):
 
 
 @audited()
+class Township(SQLModel, table=True):
+    """A township (乡镇) of a county: a place a scenario can name and a stock point serves."""
+
+    __tablename__ = "township"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=12, unique=True, index=True)
+    name: str = Field(max_length=64)
+    county_id: int = Field(foreign_key="county.id", index=True)
+    lat: Decimal = Field(sa_column=Column(Numeric(9, 5), nullable=False))
+    lon: Decimal = Field(sa_column=Column(Numeric(9, 5), nullable=False))
+    high_risk: bool = False
+    active: bool = True
+
+
+@audited()
 class Depot(SQLModel, table=True):
     __tablename__ = "depot"
     __table_args__ = (CheckConstraint("level IN ('prefecture','county')", name="ck_depot_level"),)
@@ -68,6 +94,17 @@ class Depot(SQLModel, table=True):
     keeper_name: str = Field(default="", max_length=64)
     keeper_phone: str = Field(default="", max_length=32)
     active: bool = True
+    # Township stock points only: the county depot above and the township served.
+    parent_id: int | None = Field(default=None, foreign_key="depot.id", index=True)
+    township_id: int | None = Field(default=None, foreign_key="township.id", index=True)
+
+    @property
+    def is_point(self) -> bool:
+        return self.parent_id is not None
+
+    @property
+    def level_label(self) -> str:
+        return DepotLevel.POINT_LABEL if self.is_point else DepotLevel.LABELS[self.level]
 
 
 @audited()

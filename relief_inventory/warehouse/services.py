@@ -1,4 +1,5 @@
-"""Counties, depots and locations: the only code that writes them."""
+"""Counties, townships, depots, township stock points and locations: the only code that
+writes them."""
 
 from __future__ import annotations
 
@@ -13,7 +14,14 @@ from relief_inventory.auth.policy import require_role
 from relief_inventory.db import once_per_session
 from relief_inventory.errors import Conflict, InvalidInput, NotFound
 from relief_inventory.uow import UnitOfWork
-from relief_inventory.warehouse.models import County, Depot, DepotLevel, Location, LocationKind
+from relief_inventory.warehouse.models import (
+    County,
+    Depot,
+    DepotLevel,
+    Location,
+    LocationKind,
+    Township,
+)
 
 COORDINATE = Decimal("0.00001")
 
@@ -153,31 +161,127 @@ def create_depot(
     require_role(uow.actor, Role.ADMIN)
     if level not in DepotLevel.ALL:
         raise InvalidInput(f"仓库级别须为 {'/'.join(DepotLevel.ALL)}", field="level")
+    county = county_by_code(uow.session, county_code)
+    return _add_depot(
+        uow,
+        Depot(
+            code=_new_depot_code(uow.session, code),
+            name=name,
+            county_id=county.id,
+            level=level,
+            lat=_coordinate(lat, "lat", 90),
+            lon=_coordinate(lon, "lon", 180),
+            address=address,
+            keeper_name=keeper_name,
+            keeper_phone=keeper_phone,
+        ),
+    )
+
+
+def _new_depot_code(session: Session, code: str) -> str:
     if not code or len(code) > 32:
         raise InvalidInput("仓库编码不能为空且不超过 32 位", field="code")
-    if uow.session.scalar(select(Depot.id).where(Depot.code == code)) is not None:
+    if session.scalar(select(Depot.id).where(Depot.code == code)) is not None:
         raise Conflict(f"仓库编码已存在：{code}", field="code")
-    county = county_by_code(uow.session, county_code)
-    depot = Depot(
-        code=code,
-        name=name,
-        county_id=county.id,
-        level=level,
-        lat=_coordinate(lat, "lat", 90),
-        lon=_coordinate(lon, "lon", 180),
-        address=address,
-        keeper_name=keeper_name,
-        keeper_phone=keeper_phone,
-    )
+    return code
+
+
+def _add_depot(uow: UnitOfWork, depot: Depot) -> Depot:
+    """Store a depot or point with the internal location its stock is kept on."""
     uow.session.add(depot)
     uow.session.flush()
     uow.session.add(
         Location(
-            code=f"{code}-STOCK", name=f"{name}/库存", kind=LocationKind.INTERNAL, depot_id=depot.id
+            code=f"{depot.code}-STOCK",
+            name=f"{depot.name}/库存",
+            kind=LocationKind.INTERNAL,
+            depot_id=depot.id,
         )
     )
     uow.session.flush()
     return depot
+
+
+def township_by_code(session: Session, code: str, field: str = "township") -> Township:
+    township = once_per_session(
+        session,
+        ("Township", str(code)),
+        lambda: session.scalar(select(Township).where(Township.code == code)),
+    )
+    if township is None or not township.active:
+        raise NotFound(f"乡镇不存在或已停用：{code}", field=field)
+    return township
+
+
+def create_township(
+    uow: UnitOfWork,
+    code: str,
+    name: str,
+    county_code: str,
+    lat: object,
+    lon: object,
+    *,
+    high_risk: bool = False,
+) -> Township:
+    """A township of a county: 9-digit code beginning with the county's 6."""
+    require_role(uow.actor, Role.ADMIN)
+    county = county_by_code(uow.session, county_code)
+    if not code or not code.isdigit() or len(code) != 9 or not code.startswith(county.code):
+        raise InvalidInput(f"乡镇代码须为以 {county.code} 开头的 9 位数字", field="code")
+    if uow.session.scalar(select(Township.id).where(Township.code == code)) is not None:
+        raise Conflict(f"乡镇已存在：{code}", field="code")
+    if high_risk is not True and high_risk is not False:
+        raise InvalidInput("须为 true 或 false", field="high_risk")
+    township = Township(
+        code=code,
+        name=_name(name, "name", 64),
+        county_id=county.id,
+        lat=_coordinate(lat, "lat", 90),
+        lon=_coordinate(lon, "lon", 180),
+        high_risk=high_risk,
+    )
+    uow.session.add(township)
+    uow.session.flush()
+    return township
+
+
+def create_point(
+    uow: UnitOfWork,
+    *,
+    code: str,
+    name: str,
+    parent_code: str,
+    township_code: str,
+    address: str = "",
+    keeper_name: str = "",
+    keeper_phone: str = "",
+) -> Depot:
+    """A township stock point (乡镇/村组预置点) below a county depot, in one of that county's
+    townships and at its coordinates. It holds the county's reserve, so county stock moves
+    there by an ordinary transfer without a dispatch order."""
+    require_role(uow.actor, Role.ADMIN)
+    parent = depot_by_code(uow.session, parent_code, field="parent")
+    if parent.level != DepotLevel.COUNTY or parent.is_point:
+        raise InvalidInput("预置点须设在县级仓库之下", field="parent")
+    township = township_by_code(uow.session, township_code)
+    if township.county_id != parent.county_id:
+        raise InvalidInput("乡镇不属于上级仓库所在县市", field="township")
+    return _add_depot(
+        uow,
+        Depot(
+            code=_new_depot_code(uow.session, code),
+            name=_name(name, "name", 128),
+            county_id=parent.county_id,
+            level=DepotLevel.COUNTY,
+            lat=township.lat,
+            lon=township.lon,
+            address=_optional_text(address, "address", 255),
+            keeper_name=_optional_text(keeper_name, "keeper_name", 64),
+            keeper_phone=_optional_text(keeper_phone, "keeper_phone", 32),
+            parent_id=parent.id,
+            township_id=township.id,
+        ),
+    )
 
 
 # -- keeping master data current (the back office's forms; admins only, audited) ----------
@@ -259,14 +363,24 @@ def update_depot(
 
 def set_depot_active(uow: UnitOfWork, code: str, active: bool) -> Depot:
     """A depot holding stock stays active (move or write it off first): an inactive
-    depot is left out of allocation and of new documents."""
+    depot is left out of allocation and of new documents. A depot's points go first, and a
+    point comes back only below an active depot."""
     from relief_inventory.stock.models import Quant  # the ledger sits above the warehouse
 
     require_role(uow.actor, Role.ADMIN)
     depot = _any(uow.session, Depot, code, "仓库")
     if active is not True and active is not False:
         raise InvalidInput("须为 true 或 false", field="active")
+    if active and depot.parent_id is not None:
+        parent = uow.session.get(Depot, depot.parent_id)
+        if parent is None or not parent.active:
+            raise Conflict("上级仓库已停用，不能启用其预置点", field="active")
     if not active:
+        point = uow.session.scalar(
+            select(Depot.code).where(Depot.parent_id == depot.id, Depot.active.is_(True))
+        )
+        if point is not None:
+            raise Conflict(f"该仓库仍有启用的预置点（{point}），请先停用预置点", field="active")
         held = uow.session.scalar(
             select(Quant.id)
             .join(Location, Location.id == Quant.location_id)
