@@ -312,3 +312,22 @@ def test_grant_roles_fans_out_per_depot_and_county(world, engine):
     with pytest.raises(InvalidInput) as refused, world.uow() as uow:
         auth.grant_roles(uow, "li_wei", ["requester"])  # a requester needs a county
     assert refused.value.field == "county"
+
+
+def test_a_user_sets_their_own_language_strictly_and_audited(world, engine):
+    with world.uow("finance") as uow:
+        assert auth.set_locale(uow, "en").locale == "en"
+    for bad in ("fr", "EN", "", None, 1, ["en"]):
+        with pytest.raises(InvalidInput) as caught, world.uow("finance") as uow:
+            auth.set_locale(uow, bad)
+        assert caught.value.field == "locale"
+    with Session(engine) as session:
+        users = {u.username: u.locale for u in session.scalars(select(User))}
+    assert users["finance"] == "en" and users["auditor"] == "zh_Hans_CN"
+    (changed,) = [
+        e
+        for e in entries(engine, entity_type="app_user", action="update")
+        if "locale" in json.loads(e.changes)
+    ]
+    assert changed.actor == "finance"
+    assert json.loads(changed.changes)["locale"] == ["zh_Hans_CN", "en"]

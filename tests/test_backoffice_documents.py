@@ -5,11 +5,13 @@ be opened, printed or acted on by guessing its URL, and what users type is shown
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
 
+from relief_inventory.auth import services as auth
 from relief_inventory.db import open_session
 from relief_inventory.stock import services as stock
 from relief_inventory.stock.models import StockDocument
@@ -313,3 +315,15 @@ def test_a_rotation_through_its_form(office: Office) -> None:
     assert rotated.status_code == 302, rotated.text
     page = keeper.get(rotated.headers["Location"]).text
     assert "T-ZX-NEW" in page and "轮换单" in page
+
+
+def test_history_shows_local_time_names_and_labels_not_ids(office: Office) -> None:
+    with office.world.uow() as uow:
+        auth.update_user(uow, "keeper_zx", display_name="张保管")
+    page = office.client("keeper_zx").get(f"/documents/view/{office.facts['zx']}").text
+    chatter = page[page.index('id="chatter"') :]
+    assert "张保管（keeper_zx）" in chatter
+    assert "仓库：州级救灾物资储备库（ZX）" in chatter and "类型：入库单" in chatter
+    assert "depot_id" not in chatter and "created_by_id" not in chatter
+    assert re.search(r"创建时间：\d{4}-\d\d-\d\d \d\d:\d\d；", chatter)
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:", chatter)  # no raw UTC instants

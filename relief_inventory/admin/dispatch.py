@@ -36,6 +36,7 @@ from relief_inventory.admin.forms import (
     parse_lines,
     rows_for_display,
 )
+from relief_inventory.admin.history import chatter
 from relief_inventory.admin.login import current_actor
 from relief_inventory.allocation import queries as dispatch_queries
 from relief_inventory.allocation import requests as dispatch
@@ -313,6 +314,7 @@ class DispatchView(SearchedLedgerView):
     def _sheet(self, session: Session, found: DispatchRequest) -> sheets.Sheet:
         actor = current_actor()
         view = dispatch_queries.request_view(session, actor, found)
+        owner = sheets.owner_names(session)
         fields: list[tuple[str, Any]] = [
             ("申请县市", f"{view['county_name']}（{view['county']}）"),
             ("灾害类型", view["disaster_label"]),
@@ -364,7 +366,7 @@ class DispatchView(SearchedLedgerView):
                     p["depot"],
                     p["item"],
                     p["lot"],
-                    p["owner"],
+                    owner.get(p["owner"], p["owner"]),
                     p["quantity"],
                     PICK_STATES.get(p["state"], p["state"]),
                     {"text": p["document"], "href": f"/documents/view/{p['document']}"}
@@ -397,7 +399,17 @@ class DispatchView(SearchedLedgerView):
             related=[(f"发运单 {n}", f"/documents/view/{n}") for n in notes],
             prints=prints,
             forms=forms,
-            history=sheets.history(session, "dispatch_request", found.id, found.number),
+            history=chatter(
+                session,
+                "dispatch_request",
+                found.id,
+                found.number,
+                {
+                    "state": RequestState.LABELS,
+                    "urgency": Urgency.LABELS,
+                    "disaster_type": DisasterType.LABELS,
+                },
+            ),
             banner="应急会签已超期" if view["countersign_overdue"] else None,
         )
 

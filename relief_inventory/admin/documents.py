@@ -36,6 +36,7 @@ from relief_inventory.admin.forms import (
     parse_lines,
     rows_for_display,
 )
+from relief_inventory.admin.history import chatter
 from relief_inventory.admin.login import current_actor
 from relief_inventory.api.printing import pdf_response
 from relief_inventory.auth.actor import Actor, Role
@@ -360,6 +361,7 @@ class DocumentsView(SearchedLedgerView):
         actor = current_actor()
         detail = document_detail(session, document.number)
         road = ROADS.get(document.kind, DEFAULT_ROAD)
+        owner = sheets.owner_names(session)
         fields: list[tuple[str, Any]] = [
             ("仓库", detail["depot_name"] or ""),
             ("县市", detail["county"] or ""),
@@ -381,7 +383,7 @@ class DocumentsView(SearchedLedgerView):
                     [
                         m["item"],
                         m["lot"],
-                        m["owner"],
+                        owner.get(m["owner"], m["owner"]),
                         m["quantity"],
                         m["from_location"],
                         m["to_location"],
@@ -402,7 +404,7 @@ class DocumentsView(SearchedLedgerView):
                         [
                             c["item"],
                             c["lot"],
-                            c["owner"],
+                            owner.get(c["owner"], c["owner"]),
                             c["system_quantity"],
                             c["counted_quantity"],
                             c["counted_quantity"] - c["system_quantity"],
@@ -421,7 +423,7 @@ class DocumentsView(SearchedLedgerView):
                         [
                             h["item"],
                             h["lot"],
-                            h["owner"],
+                            owner.get(h["owner"], h["owner"]),
                             h["location"],
                             h["quantity"],
                             HOLD_STATES.get(h["state"], h["state"]),
@@ -464,7 +466,13 @@ class DocumentsView(SearchedLedgerView):
             tables=tables,
             related=related,
             prints=[("打印单据（PDF）", url_for(".print_pdf", number=document.number))],
-            history=sheets.history(session, "stock_document", document.id, document.number),
+            history=chatter(
+                session,
+                "stock_document",
+                document.id,
+                document.number,
+                {"state": STATE_LABELS, "kind": DocKind.LABELS, "origin": dict(ORIGINS)},
+            ),
             banner=banner,
         )
 

@@ -25,6 +25,7 @@ from relief_inventory.admin.base import (
     try_service,
 )
 from relief_inventory.admin.forms import DocForm, Field, new_form_key, parse_header
+from relief_inventory.admin.history import chatter
 from relief_inventory.admin.login import current_actor
 from relief_inventory.api.printing import pdf_response
 from relief_inventory.auth.actor import Actor, Role
@@ -375,7 +376,13 @@ class ReleasesView(SearchedLedgerView):
             prints=[("打印拨付通知（PDF）", url_for(".print_pdf", number=found.number))]
             if found.state in PRINTABLE
             else [],
-            history=sheets.history(session, "fund_release", found.id, found.number),
+            history=chatter(
+                session,
+                "fund_release",
+                found.id,
+                found.number,
+                {"state": ReleaseState.LABELS, "purpose": Purpose.LABELS},
+            ),
             banner=banner,
         )
 
@@ -511,7 +518,7 @@ class AppropriationsView(SearchedLedgerView):
                     )
                 ],
                 related=related,
-                history=sheets.history(session, "appropriation", found.id, number),
+                history=chatter(session, "appropriation", found.id, number),
             )
         return self.render("backoffice/sheet.html", sheet=sheet)
 
@@ -601,7 +608,7 @@ class SourcesView(SearchedLedgerView):
                     (f"资金下达 {n}", url_for("appropriations.view", number=n))
                     for n, _c, _a in children
                 ],
-                history=sheets.history(session, "fund_source", found.id, number),
+                history=chatter(session, "fund_source", found.id, number),
             )
         return self.render("backoffice/sheet.html", sheet=sheet)
 
@@ -694,7 +701,13 @@ class ReversalsView(SearchedLedgerView):
                     ("审批意见", detail["decision_note"]),
                 ],
                 related=[(f"原单据 {detail['reverses']}", original)],
-                history=sheets.history(session, "fund_reversal_request", found.id, number),
+                history=chatter(
+                    session,
+                    "fund_reversal_request",
+                    found.id,
+                    number,
+                    {"state": ReversalState.LABELS, "target": ReversalTarget.LABELS},
+                ),
             )
         return self.render("backoffice/sheet.html", sheet=sheet)
 

@@ -23,17 +23,20 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import Engine
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from relief_inventory import transactions
 from relief_inventory.auth import services as auth_services
 from relief_inventory.auth.actor import Actor, Role
 from relief_inventory.auth.models import User
 from relief_inventory.db import open_session
-from relief_inventory.errors import TooManyRequests, Unauthenticated
+from relief_inventory.errors import DomainError, TooManyRequests, Unauthenticated
 
 SESSION_LIFETIME = timedelta(hours=8)  # a working day; refreshed by each request
 LOCALES = {"zh_Hans_CN": "中文", "en": "English"}
@@ -49,6 +52,7 @@ bp = Blueprint(
 login_manager = LoginManager()
 login_manager.login_view = "backoffice_auth.login"
 login_manager.login_message = "请先登录"
+login_manager.localize_callback = _
 login_manager.session_protection = "strong"
 
 
@@ -58,6 +62,7 @@ class OfficeUser:
 
     actor: Actor
     display_name: str
+    locale: str = DEFAULT_LOCALE  # the user's own choice (``auth.services.set_locale``)
 
     is_authenticated = True
     is_active = True
@@ -83,7 +88,7 @@ def load_user(user_id: str) -> OfficeUser | None:
         user = read.get(User, int(user_id))
         if user is None or not user.active:
             return None
-        return OfficeUser(auth_services.actor_for(read, user), user.display_name)
+        return OfficeUser(auth_services.actor_for(read, user), user.display_name, user.locale)
 
 
 def current_actor() -> Actor:
@@ -92,8 +97,12 @@ def current_actor() -> Actor:
 
 
 class LoginForm(FlaskForm):
-    username = StringField("用户名", validators=[DataRequired("请输入用户名"), Length(max=64)])
-    password = PasswordField("密码", validators=[DataRequired("请输入密码"), Length(max=256)])
+    username = StringField(
+        _l("用户名"), validators=[DataRequired(_l("请输入用户名")), Length(max=64)]
+    )
+    password = PasswordField(
+        _l("密码"), validators=[DataRequired(_l("请输入密码")), Length(max=256)]
+    )
 
 
 def _safe_next(target: str | None) -> str:
@@ -120,15 +129,13 @@ def login():  # type: ignore[no-untyped-def]
         except (Unauthenticated, TooManyRequests) as refusal:
             error, status = refusal.message, refusal.status
         else:
-            locale = session.get("locale")
             session.clear()  # a fresh session: no fixation
             with open_session(engine()) as read:
                 user = read.get(User, actor.user_id)
-                name = user.display_name if user else actor.username
-            login_user(OfficeUser(actor, name))
+                assert user is not None  # authenticate has just read it
+                login_user(OfficeUser(actor, user.display_name, user.locale))
+                session["locale"] = user.locale  # the login page after logout speaks it too
             session.permanent = True
-            if locale in LOCALES:
-                session["locale"] = locale
             return redirect(_safe_next(request.args.get("next")))
     elif request.method == "POST":
         status = 400
@@ -137,20 +144,33 @@ def login():  # type: ignore[no-untyped-def]
 
 @bp.route("/logout", methods=["POST"])
 def logout():  # type: ignore[no-untyped-def]
+    chosen = locale()
     logout_user()
     session.clear()
-    flash("已退出登录", "info")
+    session["locale"] = chosen
+    flash(_("已退出登录"), "info")
     return redirect(url_for("backoffice_auth.login"))
 
 
 @bp.route("/locale/<code>", methods=["POST"])
 def switch_locale(code: str):  # type: ignore[no-untyped-def]
-    """中文 / English, per user session (the choice survives logging in again)."""
-    if code in LOCALES:
-        session["locale"] = code
+    """中文 / English: stored on the signed-in user (``auth.services.set_locale``, audited),
+    so the choice follows them to any browser and survives logging out and in again."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("backoffice_auth.login"))
+    try:
+        transactions.run(
+            engine(), current_user.actor, lambda uow: auth_services.set_locale(uow, code)
+        )
+    except DomainError as refusal:
+        flash(refusal.message, "error")
     return redirect(_safe_next(request.form.get("next")))
 
 
 def locale() -> str:
+    """Flask-Babel's locale: the signed-in user's own; before login, the language of the
+    last user of this browser (kept through logout), else Chinese."""
+    if current_user.is_authenticated:
+        return current_user.locale  # type: ignore[no-any-return]
     chosen = session.get("locale")
     return chosen if chosen in LOCALES else DEFAULT_LOCALE

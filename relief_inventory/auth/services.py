@@ -454,3 +454,19 @@ def update_user(uow: UnitOfWork, username: str, *, display_name: object) -> User
     user.display_name = name
     uow.session.flush()
     return user
+
+
+LOCALES = ("zh_Hans_CN", "en")  # the back office's languages; Chinese is the default
+
+
+def set_locale(uow: UnitOfWork, locale: object) -> User:
+    """The signed-in user changes their own back-office language (no one else's: it is a
+    preference, not an administrative act). Stored on the user, so it follows them to
+    every browser and survives logging out."""
+    if not isinstance(locale, str) or locale not in LOCALES:
+        raise InvalidInput(f"语言须为 {' 或 '.join(LOCALES)}", field="locale")
+    user = user_by_name(uow.session, uow.actor.username)
+    if user.locale != locale:
+        user.locale = locale
+        uow.session.flush()
+    return user
