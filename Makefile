@@ -8,7 +8,7 @@ PIP := $(VENV)/bin/pip
 RELIEF := $(VENV)/bin/relief
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: setup setup-test run test lint bench
+.PHONY: setup setup-test run test lint bench translations
 
 $(PY):
 	python3 -m venv $(VENV) || { apt-get update -qq && apt-get install -y -qq python3-venv && python3 -m venv $(VENV); }
@@ -46,3 +46,11 @@ test: setup-test lint
 
 bench: setup-test
 	$(PY) -m bench
+
+# The back office's English catalogue: relief_inventory/translations/en/LC_MESSAGES/messages.po
+# is edited by hand (message ids are the Chinese texts); its compiled messages.mo is
+# committed, so nothing is compiled at install or start. build/messages.pot lists what the
+# code marks for translation (tests/test_backoffice.py fails on any string missing).
+translations: setup-test
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l --no-location --omit-header -o build/messages.pot .
+	$(VENV)/bin/pybabel compile -d relief_inventory/translations -D messages --statistics

@@ -15,6 +15,8 @@ from flask import Flask, g, render_template, request
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import Babel
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import scoped_session
@@ -98,7 +100,7 @@ def _html_errors(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_refused(error: CSRFError):  # type: ignore[no-untyped-def]
-        message = "表单已过期或缺少安全令牌（CSRF），请刷新页面后重试"
+        message = _("表单已过期或缺少安全令牌（CSRF），请刷新页面后重试")
         if not _wants_page() and api_domain is not None:
             return api_domain(DomainError(message, field="csrf_token"))
         return page(400, message)
@@ -107,9 +109,9 @@ def _html_errors(app: Flask) -> None:
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
         if not _wants_page() and api_http is not None:
             return api_http(error)
-        messages = {403: "无权访问此页面", 404: "页面不存在", 405: "不支持此请求方法"}
+        messages = {403: _("无权访问此页面"), 404: _("页面不存在"), 405: _("不支持此请求方法")}
         status = error.code or 500
-        return page(status, messages.get(status, error.description or "请求无法处理"))
+        return page(status, messages.get(status, error.description or _("请求无法处理")))
 
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):  # type: ignore[no-untyped-def]
@@ -124,7 +126,7 @@ def _html_errors(app: Flask) -> None:
             """A value the database could not take (NUL in a search, …): the user's 4xx."""
             if not _wants_page() and _api is not None:
                 return _api(error)
-            return page(422, "输入的内容无法处理，请检查后重试")
+            return page(422, _("输入的内容无法处理，请检查后重试"))
 
         app.register_error_handler(refusal, database_refused)
 
@@ -148,9 +150,9 @@ def init_backoffice(app: Flask, settings: Settings) -> Admin:
 
     admin = Admin(
         app,
-        name="楚雄州救灾物资管理",
+        name=_l("楚雄州救灾物资管理"),
         url="/",
-        index_view=home.HomeView(name="首页", url="/", endpoint="admin"),
+        index_view=home.HomeView(name=_l("首页"), url="/", endpoint="admin"),
         theme=Bootstrap4Theme(base_template="backoffice/master.html", fluid=True),
         static_url_path="/admin-static",
         csp_nonce_generator=_csp_nonce,

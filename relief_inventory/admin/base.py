@@ -26,6 +26,8 @@ from flask import (
 from flask_admin import BaseView
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import ColumnElement, Engine, select, true
@@ -85,7 +87,7 @@ def run_service(work: Callable[[UnitOfWork], T], *, what: str, reason: str | Non
         return transactions.run(engine(), current_actor(), work, reason=reason)
 
 
-def try_service(work: Callable[[UnitOfWork], T], *, what: str, done: str) -> T | None:
+def try_service(work: Callable[[UnitOfWork], T], *, what: str, done: object) -> T | None:
     """Run a service call for a form; on a refusal flash the service's Chinese message
     (and the field it names) and return None, so the form is shown again."""
     try:
@@ -94,7 +96,7 @@ def try_service(work: Callable[[UnitOfWork], T], *, what: str, done: str) -> T |
         field = f"（{error.field}）" if error.field else ""
         flash(f"{error.message}{field}", "error")
         return None
-    flash(done, "success")
+    flash(str(done), "success")  # a lazy translation is not JSON for the session
     return result
 
 
@@ -197,7 +199,7 @@ class ScopedFilter(BaseSQLAFilter):
         return query.filter(self.clause(value))
 
     def operation(self) -> str:
-        return "是"
+        return _("是")
 
 
 class LedgerView(OfficeAccess, ModelView):
@@ -304,20 +306,20 @@ class DayFilter(BaseSQLAFilter):
         return query.filter(self.column < bounds[1])
 
     def operation(self) -> str:
-        return "起（含）" if self.after else "止（含）"
+        return _("起（含）") if self.after else _("止（含）")
 
 
 class SearchedLedgerView(LedgerView):
     """A ledger list with a search box whose meaning the view defines (``search_clause``:
     a document number, a lot number, an actor …) instead of LIKE over columns."""
 
-    search_hint = "搜索"
+    search_hint = _l("搜索")
 
     def init_search(self) -> bool:
         return True
 
     def search_placeholder(self) -> str:
-        return self.search_hint
+        return str(self.search_hint)
 
     def search_clause(self, term: str) -> ColumnElement[bool]:
         raise NotImplementedError

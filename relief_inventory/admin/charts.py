@@ -54,11 +54,11 @@ def stacked_bars(
 ) -> Markup:
     """One bar per label, stacked by series (depots × categories)."""
     kind = pygal.HorizontalStackedBar if horizontal else pygal.StackedBar
-    chart = kind(style=STYLE, width=720, height=360, title=title, x_label_rotation=0)
+    chart = kind(style=STYLE, width=720, height=360, title=str(title), x_label_rotation=0)
     _config(chart)
-    chart.x_labels = list(labels)
+    chart.x_labels = [str(label) for label in labels]  # labels may be lazy translations
     for name, values in series.items():
-        chart.add(name, [float(v) for v in values])
+        chart.add(str(name), [float(v) for v in values])
     return _render(chart)
 
 
@@ -66,9 +66,9 @@ def bars(
     title: str, labels: Sequence[str], series: Mapping[str, Sequence[int | float | Decimal]]
 ) -> Markup:
     """Grouped bars (expiries by month; money by county)."""
-    chart = pygal.Bar(style=STYLE, width=720, height=340, title=title, x_label_rotation=30)
+    chart = pygal.Bar(style=STYLE, width=720, height=340, title=str(title), x_label_rotation=30)
     _config(chart)
-    chart.x_labels = list(labels)
+    chart.x_labels = [str(label) for label in labels]  # labels may be lazy translations
     for name, values in series.items():
-        chart.add(name, [float(v) for v in values])
+        chart.add(str(name), [float(v) for v in values])
     return _render(chart)

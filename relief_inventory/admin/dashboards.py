@@ -17,10 +17,13 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from relief_inventory.admin import charts
+from relief_inventory.admin.labels import label
 from relief_inventory.allocation import queries as dispatch_queries
 from relief_inventory.allocation.models import (
     DispatchLine,
@@ -57,7 +60,7 @@ class Tile:
     chart: Any = None
     header: list[str] = field(default_factory=list)
     rows: list[list[Any]] = field(default_factory=list)
-    empty: str = "暂无"
+    empty: str = _l("暂无")
     link: str | None = None
 
 
@@ -135,7 +138,9 @@ def stock_chart_tile(session: Session, actor: Actor, title: str) -> Tile:
         for code, _name in depots:
             groups[names.get(county_of[code], "")].append(code)
         bars = sorted(groups.items())
-        title = f"{title.split('（')[0]}（县市 × 类别，{len(depots)} 个仓库）"
+        title = _(
+            "%(title)s（县市 × 类别，%(n)s 个仓库）", title=str(title).split("（")[0], n=len(depots)
+        )
     else:
         bars = [(n.replace("救灾物资储备库", "") or n, [c]) for c, n in depots]
     series = {
@@ -145,8 +150,15 @@ def stock_chart_tile(session: Session, actor: Actor, title: str) -> Tile:
     }
     labels = [label for label, _members in bars]
     chart = charts.stacked_bars(title, labels, series, horizontal=len(bars) > 4) if bars else None
-    total = sum(summary.depot_total(d) for d, _ in depots)
-    return Tile("stock-chart", title, width=7, chart=chart, figure=f"{total:,} 件", link="/quants/")
+    total = sum(summary.depot_total(d) for d, _name in depots)
+    return Tile(
+        "stock-chart",
+        title,
+        width=7,
+        chart=chart,
+        figure=_("%(n)s 件", n=f"{total:,}"),
+        link="/quants/",
+    )
 
 
 def expiring_tile(session: Session, actor: Actor) -> Tile:
@@ -172,14 +184,16 @@ def expiring_tile(session: Session, actor: Actor) -> Tile:
     expired = sum(1 for r in rows if r[3] < today)
     return Tile(
         "expiring",
-        f"临期（{EXPIRY_DAYS} 天内）与过期批次",
-        figure=f"过期 {expired} 批 · 临期 {len(rows) - expired} 批",
-        header=["仓库", "物资", "批次", "有效期至", "在库"],
+        _("临期（%(days)s 天内）与过期批次", days=EXPIRY_DAYS),
+        figure=_(
+            "过期 %(expired)s 批 · 临期 %(soon)s 批", expired=expired, soon=len(rows) - expired
+        ),
+        header=[_l("仓库"), _l("物资"), _l("批次"), _l("有效期至"), _l("在库")],
         rows=[
             [d, i, lot, f"{e}{'（已过期）' if e < today else ''}", q]
             for d, i, lot, e, q in rows[:LIMIT]
         ],
-        empty="没有临期或过期的批次",
+        empty=_l("没有临期或过期的批次"),
         link="/lots/",
     )
 
@@ -203,19 +217,23 @@ def expiries_by_month_tile(session: Session, actor: Actor) -> Tile:
     def by_month() -> dict[str, int]:
         months: dict[str, int] = defaultdict(int)
         for expiry, quantity in session.execute(query):
-            key = "已过期" if expiry < today else expiry.strftime("%Y-%m")
+            key = "" if expiry < today else expiry.strftime("%Y-%m")  # "": expired
             months[key] += int(quantity)
         return months
 
     months = office_wide(session, actor, "expiry", by_month)
-    labels = sorted(months, key=lambda k: "" if k == "已过期" else k)
-    chart = charts.bars("未来一年到期数量（按月）", labels, {"件数": [months[k] for k in labels]})
+    keys = sorted(months)  # the expired first, then month by month
+    chart = charts.bars(
+        _l("未来一年到期数量（按月）"),
+        [key or _l("已过期") for key in keys],
+        {_l("件数"): [months[k] for k in keys]},
+    )
     return Tile(
         "expiry-chart",
-        "到期分布",
+        _l("到期分布"),
         width=6,
-        chart=chart if labels else None,
-        empty="一年内没有到期的物资",
+        chart=chart if keys else None,
+        empty=_l("一年内没有到期的物资"),
     )
 
 
@@ -246,14 +264,17 @@ def keeper_work_tile(session: Session, actor: Actor) -> Tile:
         .order_by(StockDocument.created_at)
         .limit(LIMIT)
     ).all()
-    rows = [["待发运", request_cell(n), d, f"{q} 件"] for n, d, q in ship]
-    rows += [["待入库", doc_cell(n), f"来自 {d}", format_local(t)] for n, d, t in incoming]
+    rows = [[_l("待发运"), request_cell(n), d, _("%(n)s 件", n=q)] for n, d, q in ship]
+    rows += [
+        [_l("待入库"), doc_cell(n), _("来自 %(depot)s", depot=d), format_local(t)]
+        for n, d, t in incoming
+    ]
     return Tile(
         "to-do",
-        "待发运 / 待入库",
-        header=["事项", "单号", "仓库", "数量/时间"],
+        _l("待发运 / 待入库"),
+        header=[_l("事项"), _l("单号"), _l("仓库"), _l("数量/时间")],
         rows=rows,
-        empty="没有待发运或待入库的单据",
+        empty=_l("没有待发运或待入库的单据"),
     )
 
 
@@ -271,10 +292,10 @@ def drafts_tile(session: Session, actor: Actor) -> Tile:
     ).all()
     return Tile(
         "drafts",
-        "待我复核的草稿（第二保管员）",
-        header=["单号", "类型", "制单时间"],
-        rows=[[doc_cell(n), DocKind.LABELS.get(k, k), format_local(t)] for n, k, t in drafts],
-        empty="没有待复核的草稿",
+        _l("待我复核的草稿（第二保管员）"),
+        header=[_l("单号"), _l("类型"), _l("制单时间")],
+        rows=[[doc_cell(n), label(DocKind.LABELS, k), format_local(t)] for n, k, t in drafts],
+        empty=_l("没有待复核的草稿"),
         link="/documents/?flt1_0=draft",
     )
 
@@ -282,20 +303,20 @@ def drafts_tile(session: Session, actor: Actor) -> Tile:
 def keeper_panel(session: Session, actor: Actor) -> Panel:
     return Panel(
         Role.KEEPER,
-        "仓库保管员",
+        _l("仓库保管员"),
         [
-            stock_chart_tile(session, actor, "本库库存（按类别）"),
+            stock_chart_tile(session, actor, _l("本库库存（按类别）")),
             Tile(
                 "stock-table",
-                "快速操作",
+                _l("快速操作"),
                 width=5,
                 rows=[
-                    [cell("新建入库单", "/documents/new/receipt")],
-                    [cell("新建出库单", "/documents/new/issue")],
-                    [cell("新建库间调拨单", "/documents/new/transfer")],
-                    [cell("新建报废单", "/documents/new/scrap")],
-                    [cell("新建盘点单", "/documents/new/count")],
-                    [cell("新建轮换单", "/documents/new/rotation")],
+                    [cell(_l("新建入库单"), "/documents/new/receipt")],
+                    [cell(_l("新建出库单"), "/documents/new/issue")],
+                    [cell(_l("新建库间调拨单"), "/documents/new/transfer")],
+                    [cell(_l("新建报废单"), "/documents/new/scrap")],
+                    [cell(_l("新建盘点单"), "/documents/new/count")],
+                    [cell(_l("新建轮换单"), "/documents/new/rotation")],
                 ],
             ),
             keeper_work_tile(session, actor),
@@ -348,41 +369,41 @@ def dispatcher_panel(session: Session, actor: Actor) -> Panel:
     ).all()
     return Panel(
         Role.DISPATCHER,
-        "调度审批员",
+        _l("调度审批员"),
         [
             Tile(
                 "waiting",
-                "待审批的调拨申请",
-                header=["单号", "县市", "紧急程度", "受灾人数", "提交时间"],
+                _l("待审批的调拨申请"),
+                header=[_l("单号"), _l("县市"), _l("紧急程度"), _l("受灾人数"), _l("提交时间")],
                 rows=[
-                    [request_cell(n), c, Urgency.LABELS.get(u, u), p, format_local(t)]
+                    [request_cell(n), c, label(Urgency.LABELS, u), p, format_local(t)]
                     for n, c, u, p, t in waiting
                 ],
-                empty="没有待审批的申请",
+                empty=_l("没有待审批的申请"),
                 link="/dispatch/?flt0_0=submitted",
             ),
             Tile(
                 "shortages",
-                "未满足的缺口",
-                header=["单号", "物资", "申请", "缺口"],
+                _l("未满足的缺口"),
+                header=[_l("单号"), _l("物资"), _l("申请"), _l("缺口")],
                 rows=[[request_cell(n), i, q, s] for n, i, q, s in shortages],
-                empty="没有缺口",
+                empty=_l("没有缺口"),
             ),
             Tile(
                 "countersign",
-                "应急会签（先调拨后补手续）",
-                header=["单号", "会签期限", "状态"],
+                _l("应急会签（先调拨后补手续）"),
+                header=[_l("单号"), _l("会签期限"), _l("状态")],
                 rows=[
                     [
                         request_cell(n),
                         format_local(d),
-                        "已超期" if d is not None and d < now else "待会签",
+                        _l("已超期") if d is not None and d < now else _l("待会签"),
                     ]
                     for n, d in due
                 ],
-                empty="没有待会签的应急调拨",
+                empty=_l("没有待会签的应急调拨"),
             ),
-            stock_chart_tile(session, actor, "各库库存（仓库 × 类别）"),
+            stock_chart_tile(session, actor, _l("各库库存（仓库 × 类别）")),
         ],
     )
 
@@ -397,18 +418,18 @@ def funds_chart_tile(session: Session, actor: Actor, counties: set[int] | None) 
     labels = [r.label for r in rows]
     chart = (
         charts.bars(
-            "各县市资金：下达与拨付（元）",
+            _l("各县市资金：下达与拨付（元）"),
             labels,
             {
-                "已下达": [r.appropriated for r in rows],
-                "已批准未付": [r.committed for r in rows],
-                "已拨付": [r.released for r in rows],
+                _l("已下达"): [r.appropriated for r in rows],
+                _l("已批准未付"): [r.committed for r in rows],
+                _l("已拨付"): [r.released for r in rows],
             },
         )
         if rows
         else None
     )
-    return Tile("funds-chart", "资金（按县市）", width=7, chart=chart, empty="暂无资金下达")
+    return Tile("funds-chart", _l("资金（按县市）"), width=7, chart=chart, empty=_l("暂无资金下达"))
 
 
 def county_panel(session: Session, actor: Actor) -> Panel:
@@ -428,40 +449,40 @@ def county_panel(session: Session, actor: Actor) -> Panel:
     ).all()
     return Panel(
         Role.REQUESTER,
-        "县级申请人",
+        _l("县级申请人"),
         [
             Tile(
                 "my-requests",
-                "本县调拨申请",
-                header=["单号", "状态", "申请时间"],
+                _l("本县调拨申请"),
+                header=[_l("单号"), _l("状态"), _l("申请时间")],
                 rows=[
-                    [request_cell(n), RequestState.LABELS.get(s, s), format_local(t)]
+                    [request_cell(n), label(RequestState.LABELS, s), format_local(t)]
                     for n, s, t in requests
                 ],
-                empty="还没有调拨申请",
+                empty=_l("还没有调拨申请"),
                 link="/dispatch/",
             ),
             Tile(
                 "my-releases",
-                "本县资金拨付",
-                header=["单号", "金额（元）", "状态"],
+                _l("本县资金拨付"),
+                header=[_l("单号"), _l("金额（元）"), _l("状态")],
                 rows=[
-                    [release_cell(n), f"{a:,.2f}", ReleaseState.LABELS.get(s, s)]
+                    [release_cell(n), f"{a:,.2f}", label(ReleaseState.LABELS, s)]
                     for n, a, s in releases
                 ],
-                empty="还没有资金拨付申请",
+                empty=_l("还没有资金拨付申请"),
                 link="/funds/releases/",
             ),
             Tile(
                 "county-new",
-                "快速操作",
+                _l("快速操作"),
                 rows=[
-                    [cell("填报调拨申请", "/dispatch/new")],
-                    [cell("申请资金拨付", "/funds/releases/new")],
+                    [cell(_l("填报调拨申请"), "/dispatch/new")],
+                    [cell(_l("申请资金拨付"), "/funds/releases/new")],
                 ],
             ),
             funds_chart_tile(session, actor, set(actor.county_ids)),
-            stock_chart_tile(session, actor, "本县储备库库存（按类别）"),
+            stock_chart_tile(session, actor, _l("本县储备库库存（按类别）")),
         ],
     )
 
@@ -478,23 +499,23 @@ def finance_panel(session: Session, actor: Actor) -> Panel:
     result = reconcile(session)
     return Panel(
         Role.FINANCE,
-        "财务",
+        _l("财务"),
         [
             Tile(
                 "waiting-me",
-                "待我处理的资金拨付",
-                header=["单号", "县市", "金额（元）", "当前状态"],
+                _l("待我处理的资金拨付"),
+                header=[_l("单号"), _l("县市"), _l("金额（元）"), _l("当前状态")],
                 rows=[
-                    [release_cell(n), c, f"{a:,.2f}", ReleaseState.LABELS.get(s, s)]
+                    [release_cell(n), c, f"{a:,.2f}", label(ReleaseState.LABELS, s)]
                     for n, c, a, s in waiting
                 ],
-                empty="没有待处理的拨付",
+                empty=_l("没有待处理的拨付"),
                 link="/funds/releases/",
             ),
             Tile(
                 "by-source",
-                "资金来源余额",
-                header=["来源", "金额", "已下达", "已拨付"],
+                _l("资金来源余额"),
+                header=[_l("来源"), _l("金额"), _l("已下达"), _l("已拨付")],
                 rows=[
                     [
                         r.label,
@@ -504,15 +525,15 @@ def finance_panel(session: Session, actor: Actor) -> Panel:
                     ]
                     for r in result.by_source[:LIMIT]
                 ],
-                empty="暂无资金来源",
+                empty=_l("暂无资金来源"),
                 link="/funds/sources/",
             ),
             funds_chart_tile(session, actor, None),
             Tile(
                 "by-county",
-                "各县市余额（已下达 − 已拨付）",
+                _l("各县市余额（已下达 − 已拨付）"),
                 width=5,
-                header=["县市", "余额（元）"],
+                header=[_l("县市"), _l("余额（元）")],
                 rows=[[r.label, f"{r.balance:,.2f}"] for r in result.by_county],
             ),
         ],
@@ -534,24 +555,24 @@ def auditor_panel(session: Session, actor: Actor) -> Panel:
     ).all()
     return Panel(
         Role.AUDITOR,
-        "审计员",
+        _l("审计员"),
         [
             Tile(
                 "chain-head",
-                "审计链头",
-                figure=f"{seq:,} 条",
-                rows=[[f"{seq}:{digest}"], [cell("核验整条审计链", "/audit-check/")]],
+                _l("审计链头"),
+                figure=_("%(n)s 条", n=f"{seq:,}"),
+                rows=[[f"{seq}:{digest}"], [cell(_l("核验整条审计链"), "/audit-check/")]],
             ),
             Tile(
                 "refusals",
-                "最近的拒绝与登录失败",
-                header=["序号", "时间", "用户", "事件", "对象"],
+                _l("最近的拒绝与登录失败"),
+                header=[_l("序号"), _l("时间"), _l("用户"), _l("事件"), _l("对象")],
                 rows=[[s, format_local(t), a, act, e] for s, t, a, act, e in refusals],
-                empty="没有拒绝记录",
+                empty=_l("没有拒绝记录"),
                 link="/audit/?flt0_0=refused",
             ),
             expiries_by_month_tile(session, actor),
-            stock_chart_tile(session, actor, "各库库存（仓库 × 类别）"),
+            stock_chart_tile(session, actor, _l("各库库存（仓库 × 类别）")),
         ],
     )
 

@@ -13,6 +13,8 @@ from typing import Any
 
 from flask import abort, current_app, redirect, request, url_for
 from flask_admin import expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import ColumnElement, false, select
 from sqlalchemy.orm import Session
@@ -37,6 +39,7 @@ from relief_inventory.admin.forms import (
     rows_for_display,
 )
 from relief_inventory.admin.history import chatter
+from relief_inventory.admin.labels import label, options
 from relief_inventory.admin.login import current_actor
 from relief_inventory.allocation import queries as dispatch_queries
 from relief_inventory.allocation import requests as dispatch
@@ -55,13 +58,13 @@ from relief_inventory.warehouse.models import County
 from reports.printing import PrintOptions, print_document
 
 ROAD = [
-    (RequestState.DRAFT, "草稿"),
-    (RequestState.SUBMITTED, "已提交"),
-    (RequestState.APPROVED, "已审批"),
-    (RequestState.ALLOCATED, "已分配"),
-    (RequestState.DISPATCHED, "已发运"),
-    (RequestState.RECEIVED, "已签收"),
-    (RequestState.CLOSED, "已结案"),
+    (RequestState.DRAFT, _l("草稿")),
+    (RequestState.SUBMITTED, _l("已提交")),
+    (RequestState.APPROVED, _l("已审批")),
+    (RequestState.ALLOCATED, _l("已分配")),
+    (RequestState.DISPATCHED, _l("已发运")),
+    (RequestState.RECEIVED, _l("已签收")),
+    (RequestState.CLOSED, _l("已结案")),
 ]
 PRINTABLE = (
     RequestState.ALLOCATED,
@@ -69,27 +72,27 @@ PRINTABLE = (
     RequestState.RECEIVED,
     RequestState.CLOSED,
 )
-PICK_STATES = {"reserved": "已预留", "dispatched": "已发运", "released": "已释放"}
-NO_YES = [("false", "否"), ("true", "是")]
+PICK_STATES = {"reserved": _l("已预留"), "dispatched": _l("已发运"), "released": _l("已释放")}
+NO_YES = [("false", _l("否")), ("true", _l("是"))]
 
 RETURN_FORM = DocForm(
     "return",
-    "回收单（可回收物资回库）",
+    _l("回收单（可回收物资回库）"),
     [
-        Field("depot", "回收入库仓库", "select", True, choices.my_depots),
-        Field("note", "验收说明", "textarea"),
+        Field("depot", _l("回收入库仓库"), "select", True, choices.my_depots),
+        Field("note", _l("验收说明"), "textarea"),
     ],
     [
         LineTable(
             "lines",
-            "回收明细（逐批次验收）",
+            _l("回收明细（逐批次验收）"),
             [
-                Field("item", "物资", "item", True),
-                Field("lot", "批次", "lot", True),
-                Field("owner", "储备权属（可空）", "owner", choices=choices.owners),
-                Field("available", "完好回库", "int"),
-                Field("damaged", "损坏（单独批次）", "int"),
-                Field("scrap", "报废", "int"),
+                Field("item", _l("物资"), "item", True),
+                Field("lot", _l("批次"), "lot", True),
+                Field("owner", _l("储备权属（可空）"), "owner", choices=choices.owners),
+                Field("available", _l("完好回库"), "int"),
+                Field("damaged", _l("损坏（单独批次）"), "int"),
+                Field("scrap", _l("报废"), "int"),
             ],
         )
     ],
@@ -99,24 +102,28 @@ RETURN_FORM = DocForm(
 
 REQUEST_FORM = DocForm(
     "request",
-    "应急调拨申请",
+    _l("应急调拨申请"),
     [
-        Field("county", "申请县市", "select", True, choices.counties),
+        Field("county", _l("申请县市"), "select", True, choices.counties),
         Field(
-            "disaster_type", "灾害类型", "select", True, lambda: list(DisasterType.LABELS.items())
+            "disaster_type",
+            _l("灾害类型"),
+            "select",
+            True,
+            lambda: options(DisasterType.LABELS),
         ),
-        Field("urgency", "紧急程度", "select", True, lambda: list(Urgency.LABELS.items())),
-        Field("people_affected", "受灾人数", "int", True),
-        Field("reason", "灾情与申请理由", "textarea"),
-        Field("submit", "保存后立即提交", "flag"),
+        Field("urgency", _l("紧急程度"), "select", True, lambda: options(Urgency.LABELS)),
+        Field("people_affected", _l("受灾人数"), "int", True),
+        Field("reason", _l("灾情与申请理由"), "textarea"),
+        Field("submit", _l("保存后立即提交"), "flag"),
     ],
     [
         LineTable(
             "lines",
-            "申请物资",
+            _l("申请物资"),
             [
-                Field("item", "物资", "item", True),
-                Field("quantity", "数量", "int", True),
+                Field("item", _l("物资"), "item", True),
+                Field("quantity", _l("数量"), "int", True),
             ],
         )
     ],
@@ -130,7 +137,7 @@ def request_link(number: str) -> Markup:
 
 
 def _state_options() -> list[tuple[str, str]]:
-    return list(RequestState.LABELS.items())
+    return options(RequestState.LABELS)
 
 
 def _flag(value: str | None) -> bool:
@@ -141,7 +148,7 @@ class DispatchView(SearchedLedgerView):
     roles = ()
     can_view_details = False
     list_template = "backoffice/dispatch_list.html"
-    search_hint = "申请单号"
+    search_hint = _l("申请单号")
     column_list = (
         "number",
         "county_id",
@@ -156,22 +163,22 @@ class DispatchView(SearchedLedgerView):
     column_sortable_list = ("number", "created_at")
     column_default_sort = ("id", True)
     column_labels = {
-        "number": "申请单号",
-        "county_id": "县市",
-        "disaster_type": "灾害类型",
-        "urgency": "紧急程度",
-        "people_affected": "受灾人数",
-        "state": "状态",
-        "created_at": "申请时间",
-        "dispatched_at": "发运时间",
-        "received_at": "签收时间",
+        "number": _l("申请单号"),
+        "county_id": _l("县市"),
+        "disaster_type": _l("灾害类型"),
+        "urgency": _l("紧急程度"),
+        "people_affected": _l("受灾人数"),
+        "state": _l("状态"),
+        "created_at": _l("申请时间"),
+        "dispatched_at": _l("发运时间"),
+        "received_at": _l("签收时间"),
     }
     column_formatters = {
         "number": lambda _v, _c, m, _n: request_link(m.number),
         "county_id": lambda view, _c, m, _n: view.lookup().label(County, m.county_id),
-        "disaster_type": lambda _v, _c, m, _n: DisasterType.LABELS.get(m.disaster_type, ""),
-        "urgency": lambda _v, _c, m, _n: Urgency.LABELS.get(m.urgency, ""),
-        "state": lambda _v, _c, m, _n: RequestState.LABELS.get(m.state, m.state),
+        "disaster_type": lambda _v, _c, m, _n: label(DisasterType.LABELS, m.disaster_type),
+        "urgency": lambda _v, _c, m, _n: label(Urgency.LABELS, m.urgency),
+        "state": lambda _v, _c, m, _n: label(RequestState.LABELS, m.state),
         "created_at": local_time,
         "dispatched_at": local_time,
         "received_at": local_time,
@@ -192,19 +199,22 @@ class DispatchView(SearchedLedgerView):
     def get_filters(self) -> list[Any]:
         return [
             ScopedFilter(
-                DispatchRequest.state, "状态", _state_options, lambda v: DispatchRequest.state == v
+                DispatchRequest.state,
+                _l("状态"),
+                _state_options,
+                lambda v: DispatchRequest.state == v,
             ),
             ScopedFilter(
                 DispatchRequest.county_id,
-                "县市",
+                _l("县市"),
                 choices.counties,
                 lambda code: (
                     DispatchRequest.county_id
                     == select(County.id).where(County.code == code).scalar_subquery()
                 ),
             ),
-            DayFilter(DispatchRequest.created_at, "申请日期", after=True),
-            DayFilter(DispatchRequest.created_at, "申请日期", after=False),
+            DayFilter(DispatchRequest.created_at, _l("申请日期"), after=True),
+            DayFilter(DispatchRequest.created_at, _l("申请日期"), after=False),
         ]
 
     def prefetch(self, rows: list[Any]) -> None:
@@ -233,74 +243,82 @@ class DispatchView(SearchedLedgerView):
         return self.render("backoffice/sheet.html", sheet=sheet)
 
     def _steps(self, session: Session, actor: Actor, found: DispatchRequest, view: dict) -> list:
-        reason = sheets.Input("reason", "理由（必填）", required=True)
-        note = sheets.Input("note", "意见（可空）")
+        reason = sheets.Input("reason", _l("理由（必填）"), required=True)
+        note = sheets.Input("note", _l("意见（可空）"))
         others = sheets.Input(
-            "allow_other_counties", "动用其他县储备", kind="select", choices=NO_YES
+            "allow_other_counties", _l("动用其他县储备"), kind="select", choices=NO_YES
         )
         receive_inputs = (
             [
                 sheets.Input(
                     f"received:{line['item']}",
-                    f"{line['item_name']} 实收（发运 {line['dispatched']}）",
+                    _(
+                        "%(item)s 实收（发运 %(shipped)s）",
+                        item=line["item_name"],
+                        shipped=line["dispatched"],
+                    ),
                     kind="number",
                 )
                 for line in view["lines"]
                 if line["dispatched"]
             ]
             + [
-                sheets.Input(f"damaged:{line['item']}", f"{line['item_name']} 损坏", kind="number")
+                sheets.Input(
+                    f"damaged:{line['item']}",
+                    _("%(item)s 损坏", item=line["item_name"]),
+                    kind="number",
+                )
                 for line in view["lines"]
                 if line["dispatched"]
             ]
-            + [sheets.Input("note", "短少/损坏说明")]
+            + [sheets.Input("note", _l("短少/损坏说明"))]
         )
         approve_inputs = [note, others]
         if found.urgency == Urgency.CRITICAL:
             approve_inputs.append(
-                sheets.Input("emergency_response", "应急响应（先调拨后补手续，可空）")
+                sheets.Input("emergency_response", _l("应急响应（先调拨后补手续，可空）"))
             )
         candidates: list[tuple[Callable[[], object], sheets.Action]] = [
             (
                 lambda: dispatch.check_submit(actor, found),
-                sheets.Action("submit", "提交", "primary"),
+                sheets.Action("submit", _l("提交"), "primary"),
             ),
             (
                 lambda: dispatch.check_decide(actor, found),
-                sheets.Action("approve", "审批（并分配库存）", "success", approve_inputs),
+                sheets.Action("approve", _l("审批（并分配库存）"), "success", approve_inputs),
             ),
             (
-                lambda: dispatch.check_decide(actor, found, action="驳回"),
-                sheets.Action("reject", "驳回", "danger", [reason]),
+                lambda: dispatch.check_decide(actor, found, action=_l("驳回")),
+                sheets.Action("reject", _l("驳回"), "danger", [reason]),
             ),
             (
                 lambda: dispatch.check_allocate(actor, found),
-                sheets.Action("allocate", "补充分配", "info", [others]),
+                sheets.Action("allocate", _l("补充分配"), "info", [others]),
             ),
             (
                 lambda: shipping.check_dispatch(session, actor, found),
-                sheets.Action("dispatch", "发运（本库）", "success"),
+                sheets.Action("dispatch", _l("发运（本库）"), "success"),
             ),
             (
                 lambda: shipping.check_receive(actor, found),
-                sheets.Action("receive", "签收", "success", receive_inputs),
+                sheets.Action("receive", _l("签收"), "success", receive_inputs),
             ),
             (
                 lambda: dispatch.check_countersign(actor, found),
-                sheets.Action("countersign", "会签", "warning", [note]),
+                sheets.Action("countersign", _l("会签"), "warning", [note]),
             ),
             (
                 lambda: dispatch.check_close(actor, found),
-                sheets.Action("close", "结案", "secondary", [note]),
+                sheets.Action("close", _l("结案"), "secondary", [note]),
             ),
             (
                 lambda: dispatch.check_cancel(session, actor, found),
                 sheets.Action(
                     "cancel",
-                    "取消申请",
+                    _l("取消申请"),
                     "outline-danger",
                     [reason],
-                    confirm="确定取消该申请？已预留的库存将释放。",
+                    confirm=_l("确定取消该申请？已预留的库存将释放。"),
                 ),
             ),
         ]
@@ -316,32 +334,42 @@ class DispatchView(SearchedLedgerView):
         view = dispatch_queries.request_view(session, actor, found)
         owner = sheets.owner_names(session)
         fields: list[tuple[str, Any]] = [
-            ("申请县市", f"{view['county_name']}（{view['county']}）"),
-            ("灾害类型", view["disaster_label"]),
-            ("紧急程度", view["urgency_label"]),
-            ("受灾人数", view["people_affected"]),
-            ("灾情与理由", view["reason"]),
-            ("申请人", view["requester"] or ""),
-            ("审批人", view["approver"] or ""),
-            ("签收人", view["receiver"] or ""),
-            ("提交时间", format_local(view["submitted_at"])),
-            ("发运时间", format_local(view["dispatched_at"])),
-            ("签收时间", format_local(view["received_at"])),
-            ("审批意见", view["decision_note"]),
+            (_l("申请县市"), f"{view['county_name']}（{view['county']}）"),
+            (_l("灾害类型"), view["disaster_label"]),
+            (_l("紧急程度"), view["urgency_label"]),
+            (_l("受灾人数"), view["people_affected"]),
+            (_l("灾情与理由"), view["reason"]),
+            (_l("申请人"), view["requester"] or ""),
+            (_l("审批人"), view["approver"] or ""),
+            (_l("签收人"), view["receiver"] or ""),
+            (_l("提交时间"), format_local(view["submitted_at"])),
+            (_l("发运时间"), format_local(view["dispatched_at"])),
+            (_l("签收时间"), format_local(view["received_at"])),
+            (_l("审批意见"), view["decision_note"]),
         ]
         if view["emergency"]:
             fields += [
-                ("应急响应", view["emergency_response"]),
-                ("会签期限", format_local(view["countersign_due_at"])),
+                (_l("应急响应"), view["emergency_response"]),
+                (_l("会签期限"), format_local(view["countersign_due_at"])),
                 (
-                    "会签人",
+                    _l("会签人"),
                     view["countersigner"]
-                    or ("已超期" if view["countersign_overdue"] else "待会签"),
+                    or (_l("已超期") if view["countersign_overdue"] else _l("待会签")),
                 ),
             ]
         lines = sheets.Table(
-            "申请物资",
-            ["物资", "单位", "申请", "已分配", "缺口", "已发运", "实收", "短少", "损坏"],
+            _l("申请物资"),
+            [
+                _l("物资"),
+                _l("单位"),
+                _l("申请"),
+                _l("已分配"),
+                _l("缺口"),
+                _l("已发运"),
+                _l("实收"),
+                _l("短少"),
+                _l("损坏"),
+            ],
             [
                 [
                     f"{line['item_name']}（{line['item']}）",
@@ -359,8 +387,16 @@ class DispatchView(SearchedLedgerView):
             numeric={2, 3, 4, 5, 6, 7, 8},
         )
         picks = sheets.Table(
-            "分配明细（各库批次）",
-            ["仓库", "物资", "批次", "储备权属", "数量", "状态", "发运单"],
+            _l("分配明细（各库批次）"),
+            [
+                _l("仓库"),
+                _l("物资"),
+                _l("批次"),
+                _l("储备权属"),
+                _l("数量"),
+                _l("状态"),
+                _l("发运单"),
+            ],
             [
                 [
                     p["depot"],
@@ -382,21 +418,21 @@ class DispatchView(SearchedLedgerView):
         if allowed(lambda: shipping.check_return(actor, found)) and shipping.returnable_items(
             session, found
         ):
-            forms.append(("回收（可回收物资）", url_for(".return_goods", number=found.number)))
+            forms.append((_l("回收（可回收物资）"), url_for(".return_goods", number=found.number)))
         prints = []
         if found.state in PRINTABLE:
-            prints.append(("打印调拨单（PDF）", url_for(".print_pdf", number=found.number)))
+            prints.append((_l("打印调拨单（PDF）"), url_for(".print_pdf", number=found.number)))
         return sheets.Sheet(
-            kind_label="应急调拨申请",
+            kind_label=_l("应急调拨申请"),
             number=found.number,
             states=ROAD,
             state=found.state,
-            state_label=RequestState.LABELS.get(found.state, found.state),
+            state_label=label(RequestState.LABELS, found.state),
             act_url=url_for(".act", number=found.number, action="x")[:-1],
             actions=self._steps(session, actor, found, view),
             fields=fields,
             tables=[lines, picks],
-            related=[(f"发运单 {n}", f"/documents/view/{n}") for n in notes],
+            related=[(f"{_('发运单')} {n}", f"/documents/view/{n}") for n in notes],
             prints=prints,
             forms=forms,
             history=chatter(
@@ -410,7 +446,7 @@ class DispatchView(SearchedLedgerView):
                     "disaster_type": DisasterType.LABELS,
                 },
             ),
-            banner="应急会签已超期" if view["countersign_overdue"] else None,
+            banner=_l("应急会签已超期") if view["countersign_overdue"] else None,
         )
 
     @expose("/act/<number>/<action>", methods=("POST",))
@@ -447,7 +483,7 @@ class DispatchView(SearchedLedgerView):
         }
         if action not in work:
             abort(404)
-        try_service(work[action], what=f"{action} {number}", done="操作成功")
+        try_service(work[action], what=f"{action} {number}", done=_l("操作成功"))
         return redirect(url_for(".view", number=number))
 
     @expose("/print/<number>")
@@ -477,7 +513,7 @@ class DispatchView(SearchedLedgerView):
             made = try_service(
                 lambda uow: shipping.return_goods(uow, number, **values),
                 what=f"回收 {number}",
-                done="回收单已保存",
+                done=_l("回收单已保存"),
             )
             if made is not None:
                 return redirect(url_for("documents.view", number=made.number))
@@ -508,7 +544,7 @@ class DispatchView(SearchedLedgerView):
             made = try_service(
                 lambda uow: dispatch.create(uow, idempotency_key=key, **values)[0],
                 what="填报调拨申请",
-                done="调拨申请已保存",
+                done=_l("调拨申请已保存"),
             )
             if made is not None:
                 return redirect(url_for(".view", number=made.number))

@@ -13,6 +13,8 @@ from typing import Any
 
 from flask import abort, current_app, jsonify, redirect, request, url_for
 from flask_admin import expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
@@ -37,6 +39,7 @@ from relief_inventory.admin.forms import (
     rows_for_display,
 )
 from relief_inventory.admin.history import chatter
+from relief_inventory.admin.labels import label, options
 from relief_inventory.admin.login import current_actor
 from relief_inventory.api.printing import pdf_response
 from relief_inventory.auth.actor import Actor, Role
@@ -50,89 +53,94 @@ from relief_inventory.timeutil import format_local
 from relief_inventory.warehouse.models import County, Depot
 from reports.printing import PrintOptions, print_document
 
-ORIGINS = [("purchase", "采购"), ("donation", "捐赠"), ("allocation", "上级调拨")]
+ORIGINS = [("purchase", _l("采购")), ("donation", _l("捐赠")), ("allocation", _l("上级调拨"))]
 ROADS = {
-    DocKind.TRANSFER: [(DocState.IN_TRANSIT, "在途"), (DocState.DONE, "已入库")],
-    DocKind.DISPATCH: [(DocState.IN_TRANSIT, "已发运"), (DocState.DONE, "已签收")],
-    DocKind.SCRAP: [(DocState.DRAFT, "草稿"), (DocState.DONE, "已审批")],
-    DocKind.COUNT: [(DocState.DRAFT, "草稿"), (DocState.DONE, "已审批")],
-    DocKind.REVERSAL: [(DocState.DRAFT, "草稿"), (DocState.DONE, "已审批")],
+    DocKind.TRANSFER: [(DocState.IN_TRANSIT, _l("在途")), (DocState.DONE, _l("已入库"))],
+    DocKind.DISPATCH: [(DocState.IN_TRANSIT, _l("已发运")), (DocState.DONE, _l("已签收"))],
+    DocKind.SCRAP: [(DocState.DRAFT, _l("草稿")), (DocState.DONE, _l("已审批"))],
+    DocKind.COUNT: [(DocState.DRAFT, _l("草稿")), (DocState.DONE, _l("已审批"))],
+    DocKind.REVERSAL: [(DocState.DRAFT, _l("草稿")), (DocState.DONE, _l("已审批"))],
 }
-DEFAULT_ROAD = [(DocState.DONE, "完成")]
-MOVE_STATES = {"draft": "待审批", "done": "完成", "cancelled": "已取消"}
-HOLD_STATES = {"held": "占用中", "used": "已使用", "released": "已释放"}
-STATE_LABELS = {**DocState.LABELS, DocState.CANCELLED: "已驳回/已取消"}
+DEFAULT_ROAD = [(DocState.DONE, _l("完成"))]
+MOVE_STATES = {"draft": _l("待审批"), "done": _l("完成"), "cancelled": _l("已取消")}
+HOLD_STATES = {"held": _l("占用中"), "used": _l("已使用"), "released": _l("已释放")}
+STATE_LABELS = {**DocState.LABELS, DocState.CANCELLED: _l("已驳回/已取消")}
 
 
 def _item_col() -> Field:
-    return Field("item", "物资", "item", required=True)
+    return Field("item", _l("物资"), "item", required=True)
 
 
 def _owner_col() -> Field:
-    return Field("owner", "储备权属（可空）", "owner", choices=choices.owners)
+    return Field("owner", _l("储备权属（可空）"), "owner", choices=choices.owners)
 
 
 def _lot_col(required: bool = False) -> Field:
     return Field(
-        "lot", "批次" if required else "批次（可空：先到期先出）", "lot", required=required
+        "lot", _l("批次") if required else _l("批次（可空：先到期先出）"), "lot", required=required
     )
 
 
 def _out_lines(
-    name: str = "lines", title: str = "物资明细", lot_required: bool = False
+    name: str = "lines", title: str = _l("物资明细"), lot_required: bool = False
 ) -> LineTable:
-    return LineTable(
-        name,
-        title,
-        [_item_col(), _lot_col(lot_required), Field("quantity", "数量", "int", True), _owner_col()],
-    )
-
-
-def _in_lines(name: str = "lines", title: str = "物资明细") -> LineTable:
     return LineTable(
         name,
         title,
         [
             _item_col(),
-            Field("lot", "批次", "lot", required=True),
-            Field("quantity", "数量", "int", True),
+            _lot_col(lot_required),
+            Field("quantity", _l("数量"), "int", True),
             _owner_col(),
-            Field("production_date", "生产日期", "date"),
-            Field("expiry_date", "有效期至", "date"),
         ],
     )
 
 
-def _depot(name: str = "depot", label: str = "仓库") -> Field:
+def _in_lines(name: str = "lines", title: str = _l("物资明细")) -> LineTable:
+    return LineTable(
+        name,
+        title,
+        [
+            _item_col(),
+            Field("lot", _l("批次"), "lot", required=True),
+            Field("quantity", _l("数量"), "int", True),
+            _owner_col(),
+            Field("production_date", _l("生产日期"), "date"),
+            Field("expiry_date", _l("有效期至"), "date"),
+        ],
+    )
+
+
+def _depot(name: str = "depot", label: str = _l("仓库")) -> Field:
     return Field(name, label, "select", required=True, choices=choices.my_depots)
 
 
-AUTHORITY = Field("authority_order", "调令文号（代储物资必填）")
-REASON = Field("reason", "事由", "textarea")
+AUTHORITY = Field("authority_order", _l("调令文号（代储物资必填）"))
+REASON = Field("reason", _l("事由"), "textarea")
 
 FORMS: dict[str, DocForm] = {
     form.kind: form
     for form in (
         DocForm(
             "receipt",
-            "入库单",
+            _l("入库单"),
             [
                 _depot(),
-                Field("partner", "供货单位 / 捐赠方"),
-                Field("origin", "来源", "select", choices=lambda: ORIGINS),
+                Field("partner", _l("供货单位 / 捐赠方")),
+                Field("origin", _l("来源"), "select", choices=lambda: ORIGINS),
                 AUTHORITY,
                 REASON,
-                Field("quarantine", "入库待检（本库隔离）", "flag"),
+                Field("quarantine", _l("入库待检（本库隔离）"), "flag"),
             ],
             [_in_lines()],
             lambda values: stock.receive,
         ),
         DocForm(
             "issue",
-            "出库单",
+            _l("出库单"),
             [
                 _depot(),
-                Field("county", "调往县市", "select", True, choices.counties),
+                Field("county", _l("调往县市"), "select", True, choices.counties),
                 AUTHORITY,
                 REASON,
             ],
@@ -141,10 +149,10 @@ FORMS: dict[str, DocForm] = {
         ),
         DocForm(
             "transfer",
-            "库间调拨单",
+            _l("库间调拨单"),
             [
-                _depot("from_depot", "调出仓库"),
-                Field("to_depot", "调入仓库", "select", True, choices.all_depots),
+                _depot("from_depot", _l("调出仓库")),
+                Field("to_depot", _l("调入仓库"), "select", True, choices.all_depots),
                 AUTHORITY,
                 REASON,
             ],
@@ -153,24 +161,24 @@ FORMS: dict[str, DocForm] = {
         ),
         DocForm(
             "scrap",
-            "报废单",
-            [_depot(), Field("reason", "报废原因", "textarea", required=True), AUTHORITY],
+            _l("报废单"),
+            [_depot(), Field("reason", _l("报废原因"), "textarea", required=True), AUTHORITY],
             [_out_lines(lot_required=True)],
             lambda values: stock.propose_scrap,
         ),
         DocForm(
             "count",
-            "盘点单",
+            _l("盘点单"),
             [_depot(), REASON, AUTHORITY],
             [
                 LineTable(
                     "lines",
-                    "盘点明细",
+                    _l("盘点明细"),
                     [
                         _item_col(),
                         _lot_col(True),
                         _owner_col(),
-                        Field("counted", "实盘数量", "int", True),
+                        Field("counted", _l("实盘数量"), "int", True),
                     ],
                 )
             ],
@@ -178,11 +186,11 @@ FORMS: dict[str, DocForm] = {
         ),
         DocForm(
             "rotation",
-            "轮换单",
-            [_depot(), Field("partner", "轮换单位"), REASON, AUTHORITY],
+            _l("轮换单"),
+            [_depot(), Field("partner", _l("轮换单位")), REASON, AUTHORITY],
             [
-                _out_lines("out_lines", "换出（旧批次）", True),
-                _in_lines("in_lines", "换入（新批次）"),
+                _out_lines("out_lines", _l("换出（旧批次）"), True),
+                _in_lines("in_lines", _l("换入（新批次）")),
             ],
             lambda values: stock.rotate,
         ),
@@ -191,11 +199,11 @@ FORMS: dict[str, DocForm] = {
 
 
 def _kind_options() -> list[tuple[str, str]]:
-    return [(k, DocKind.LABELS[k]) for k in DocKind.ALL]
+    return [(k, label(DocKind.LABELS, k)) for k in DocKind.ALL]
 
 
 def _state_options() -> list[tuple[str, str]]:
-    return [(k, v) for k, v in DocState.LABELS.items()]
+    return options(DocState.LABELS)
 
 
 def _depot_id(code: str) -> Any:
@@ -213,7 +221,7 @@ class DocumentsView(SearchedLedgerView):
     roles = ()
     can_view_details = False
     list_template = "backoffice/documents_list.html"
-    search_hint = "单号、调令文号或来源单号"
+    search_hint = _l("单号、调令文号或来源单号")
     column_list = (
         "number",
         "kind",
@@ -229,16 +237,16 @@ class DocumentsView(SearchedLedgerView):
     column_sortable_list = ("number", "created_at")
     column_default_sort = ("id", True)
     column_labels = {
-        "number": "单号",
-        "kind": "类型",
-        "state": "状态",
-        "depot_id": "仓库",
-        "dest_depot_id": "调入仓库",
-        "county_id": "县市",
-        "partner": "单位",
-        "reason": "事由",
-        "created_by_id": "制单人",
-        "created_at": "制单时间",
+        "number": _l("单号"),
+        "kind": _l("类型"),
+        "state": _l("状态"),
+        "depot_id": _l("仓库"),
+        "dest_depot_id": _l("调入仓库"),
+        "county_id": _l("县市"),
+        "partner": _l("往来单位"),
+        "reason": _l("事由"),
+        "created_by_id": _l("制单人"),
+        "created_at": _l("制单时间"),
     }
 
     def scope(self, actor: Actor) -> ColumnElement[bool]:
@@ -254,22 +262,22 @@ class DocumentsView(SearchedLedgerView):
     def get_filters(self) -> list[Any]:
         return [
             ScopedFilter(
-                StockDocument.kind, "类型", _kind_options, lambda v: StockDocument.kind == v
+                StockDocument.kind, _l("类型"), _kind_options, lambda v: StockDocument.kind == v
             ),
             ScopedFilter(
-                StockDocument.state, "状态", _state_options, lambda v: StockDocument.state == v
+                StockDocument.state, _l("状态"), _state_options, lambda v: StockDocument.state == v
             ),
             ScopedFilter(
                 StockDocument.depot_id,
-                "仓库",
+                _l("仓库"),
                 choices.visible_depots,
                 lambda code: or_(
                     StockDocument.depot_id == _depot_id(code),
                     StockDocument.dest_depot_id == _depot_id(code),
                 ),
             ),
-            DayFilter(StockDocument.created_at, "制单日期", after=True),
-            DayFilter(StockDocument.created_at, "制单日期", after=False),
+            DayFilter(StockDocument.created_at, _l("制单日期"), after=True),
+            DayFilter(StockDocument.created_at, _l("制单日期"), after=False),
         ]
 
     def prefetch(self, rows: list[Any]) -> None:
@@ -280,8 +288,8 @@ class DocumentsView(SearchedLedgerView):
 
     column_formatters = {
         "number": lambda _v, _c, model, _n: doc_link(model.number),
-        "kind": lambda _v, _c, model, _n: DocKind.LABELS.get(model.kind, model.kind),
-        "state": lambda _v, _c, model, _n: DocState.LABELS.get(model.state, model.state),
+        "kind": lambda _v, _c, model, _n: label(DocKind.LABELS, model.kind),
+        "state": lambda _v, _c, model, _n: label(DocState.LABELS, model.state),
         "depot_id": lambda view, _c, model, _n: view.lookup().label(Depot, model.depot_id),
         "dest_depot_id": lambda view, _c, model, _n: view.lookup().label(
             Depot, model.dest_depot_id
@@ -316,42 +324,42 @@ class DocumentsView(SearchedLedgerView):
     def _steps(
         self, session: Session, actor: Actor, document: StockDocument
     ) -> list[sheets.Action]:
-        reason = sheets.Input("reason", "理由（必填）", required=True)
+        reason = sheets.Input("reason", _l("理由（必填）"), required=True)
         candidates: list[tuple[Callable[[], object], sheets.Action]] = [
             (
                 lambda: stock.check_approve(session, actor, document),
-                sheets.Action("approve", "审批通过", "success"),
+                sheets.Action("approve", _l("审批通过"), "success"),
             ),
             (
                 lambda: stock.check_complete(session, actor, document),
                 sheets.Action(
                     "complete",
-                    "签收入库",
+                    _l("签收入库"),
                     "success",
-                    [sheets.Input("note", "到货差异说明（有短少/损坏时必填）")],
+                    [sheets.Input("note", _l("到货差异说明（有短少/损坏时必填）"))],
                 ),
             ),
             (
                 lambda: stock.check_reject(session, actor, document),
                 sheets.Action(
                     "reject",
-                    "拒收退回" if document.kind == DocKind.TRANSFER else "驳回",
+                    _l("拒收退回") if document.kind == DocKind.TRANSFER else _l("驳回"),
                     "danger",
                     [reason],
                 ),
             ),
             (
                 lambda: stock.check_cancel(actor, document),
-                sheets.Action("cancel", "撤回草稿", "secondary", [reason]),
+                sheets.Action("cancel", _l("撤回草稿"), "secondary", [reason]),
             ),
             (
                 lambda: stock.check_reverse(session, actor, document),
                 sheets.Action(
                     "reverse",
-                    "冲销",
+                    _l("冲销"),
                     "warning",
                     [reason],
-                    confirm="确定提出冲销？冲销须由另一名保管员审批。",
+                    confirm=_l("确定提出冲销？冲销须由另一名保管员审批。"),
                 ),
             ),
         ]
@@ -363,22 +371,31 @@ class DocumentsView(SearchedLedgerView):
         road = ROADS.get(document.kind, DEFAULT_ROAD)
         owner = sheets.owner_names(session)
         fields: list[tuple[str, Any]] = [
-            ("仓库", detail["depot_name"] or ""),
-            ("县市", detail["county"] or ""),
-            ("单位", detail["partner"]),
-            ("调令 / 申请号", detail["authority_order"]),
-            ("事由", detail["reason"]),
-            ("制单人", detail["created_by"]),
-            ("制单时间", format_local(detail["created_at"])),
-            ("审核人", detail["validated_by"] or ""),
-            ("完成时间", format_local(detail["done_at"])),
+            (_l("仓库"), detail["depot_name"] or ""),
+            (_l("县市"), detail["county"] or ""),
+            (_l("往来单位"), detail["partner"]),
+            (_l("调令 / 申请号"), detail["authority_order"]),
+            (_l("事由"), detail["reason"]),
+            (_l("制单人"), detail["created_by"]),
+            (_l("制单时间"), format_local(detail["created_at"])),
+            (_l("审核人"), detail["validated_by"] or ""),
+            (_l("完成时间"), format_local(detail["done_at"])),
         ]
         if detail["dest_depot"]:
-            fields.insert(1, ("调入仓库", detail["dest_depot"]))
+            fields.insert(1, (_l("调入仓库"), detail["dest_depot"]))
         tables = [
             sheets.Table(
-                "流水（库存移动）",
-                ["物资", "批次", "储备权属", "数量", "从", "到", "状态", "完成时间"],
+                _l("流水（库存移动）"),
+                [
+                    _l("物资"),
+                    _l("批次"),
+                    _l("储备权属"),
+                    _l("数量"),
+                    _l("从"),
+                    _l("到"),
+                    _l("状态"),
+                    _l("完成时间"),
+                ],
                 [
                     [
                         m["item"],
@@ -398,8 +415,8 @@ class DocumentsView(SearchedLedgerView):
         if detail["count_lines"]:
             tables.append(
                 sheets.Table(
-                    "盘点明细",
-                    ["物资", "批次", "储备权属", "账面", "实盘", "差异"],
+                    _l("盘点明细"),
+                    [_l("物资"), _l("批次"), _l("储备权属"), _l("账面"), _l("实盘"), _l("差异")],
                     [
                         [
                             c["item"],
@@ -417,8 +434,8 @@ class DocumentsView(SearchedLedgerView):
         if detail["holds"]:
             tables.append(
                 sheets.Table(
-                    "草稿占用的库存",
-                    ["物资", "批次", "储备权属", "位置", "数量", "状态"],
+                    _l("草稿占用的库存"),
+                    [_l("物资"), _l("批次"), _l("储备权属"), _l("位置"), _l("数量"), _l("状态")],
                     [
                         [
                             h["item"],
@@ -434,38 +451,38 @@ class DocumentsView(SearchedLedgerView):
                 )
             )
         related = []
-        for key, label in (
-            ("reverses", "被冲销的原单"),
-            ("reversed_by", "冲销单"),
-            ("pending_reversal", "待审批的冲销单"),
+        for key, title in (
+            ("reverses", _l("被冲销的原单")),
+            ("reversed_by", _l("冲销单")),
+            ("pending_reversal", _l("待审批的冲销单")),
         ):
             if detail[key]:
-                related.append((f"{label} {detail[key]}", url_for(".view", number=detail[key])))
+                related.append((f"{title} {detail[key]}", url_for(".view", number=detail[key])))
         if document.kind == DocKind.DISPATCH and document.authority_order:
             related.append(
                 (
-                    f"调拨申请 {document.authority_order}",
+                    f"{_('调拨申请')} {document.authority_order}",
                     f"/dispatch/view/{document.authority_order}",
                 )
             )
         banner = None
         if detail["reversed_by"]:
-            banner = f"作废：已冲销（冲销单 {detail['reversed_by']}）"
+            banner = _("作废：已冲销（冲销单 %(number)s）", number=detail["reversed_by"])
         elif document.state == DocState.CANCELLED:
             who = f"（{detail['rejected_by']}）" if detail["rejected_by"] else ""
-            banner = f"已驳回/已取消{who}"
+            banner = _("已驳回/已取消") + who
         return sheets.Sheet(
-            kind_label=DocKind.LABELS.get(document.kind, document.kind),
+            kind_label=label(DocKind.LABELS, document.kind),
             number=document.number,
             states=road,
             state=document.state,
-            state_label=STATE_LABELS.get(document.state, document.state),
+            state_label=label(STATE_LABELS, document.state),
             act_url=url_for(".act", number=document.number, action="x")[:-1],
             actions=self._steps(session, actor, document),
             fields=fields,
             tables=tables,
             related=related,
-            prints=[("打印单据（PDF）", url_for(".print_pdf", number=document.number))],
+            prints=[(_l("打印单据（PDF）"), url_for(".print_pdf", number=document.number))],
             history=chatter(
                 session,
                 "stock_document",
@@ -491,7 +508,7 @@ class DocumentsView(SearchedLedgerView):
         }
         if action not in work:
             abort(404)
-        done = try_service(work[action], what=f"{action} {number}", done="操作成功")
+        done = try_service(work[action], what=f"{action} {number}", done=_l("操作成功"))
         target = (
             done.number
             if isinstance(done, StockDocument) and action == "reverse"
@@ -547,7 +564,7 @@ class DocumentsView(SearchedLedgerView):
             made = try_service(
                 lambda uow: once(uow, key, operation, **values)[0],
                 what=f"新建{form.title}",
-                done=f"{form.title}已保存",
+                done=_("%(title)s已保存", title=form.title),
             )
             if made is not None:
                 return redirect(url_for(".view", number=made.number))
@@ -588,6 +605,9 @@ def lot_options(session: Session, actor: Actor, item: str, depot: str, term: str
     if term:
         query = query.where(Lot.number.startswith(term[:64], autoescape=True))
     return [
-        {"number": number, "label": f"{depot_code} 有效期 {expiry or '—'}"}
+        {
+            "number": number,
+            "label": _("%(depot)s 有效期 %(expiry)s", depot=depot_code, expiry=expiry or "—"),
+        }
         for number, expiry, depot_code in session.execute(query)
     ]

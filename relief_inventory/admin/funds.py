@@ -11,6 +11,8 @@ from typing import Any
 
 from flask import abort, current_app, redirect, request, url_for
 from flask_admin import expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import ColumnElement, false, select, true
 from sqlalchemy.orm import Session
@@ -26,6 +28,7 @@ from relief_inventory.admin.base import (
 )
 from relief_inventory.admin.forms import DocForm, Field, new_form_key, parse_header
 from relief_inventory.admin.history import chatter
+from relief_inventory.admin.labels import label, options
 from relief_inventory.admin.login import current_actor
 from relief_inventory.api.printing import pdf_response
 from relief_inventory.auth.actor import Actor, Role
@@ -50,11 +53,11 @@ from relief_inventory.warehouse.models import County
 from reports.printing import PrintOptions, print_document
 
 ROAD = [
-    (ReleaseState.DRAFT, "草稿"),
-    (ReleaseState.SUBMITTED, "已提交"),
-    (ReleaseState.VERIFIED, "已核实"),
-    (ReleaseState.APPROVED, "已批准"),
-    (ReleaseState.RELEASED, "已拨付"),
+    (ReleaseState.DRAFT, _l("草稿")),
+    (ReleaseState.SUBMITTED, _l("已提交")),
+    (ReleaseState.VERIFIED, _l("已核实")),
+    (ReleaseState.APPROVED, _l("已批准")),
+    (ReleaseState.RELEASED, _l("已拨付")),
 ]
 PRINTABLE = (ReleaseState.APPROVED, ReleaseState.RELEASED)
 
@@ -97,16 +100,16 @@ def sources() -> list[tuple[str, str]]:
 
 RELEASE_FORM = DocForm(
     "release",
-    "资金拨付申请",
+    _l("资金拨付申请"),
     [
-        Field("appropriation", "资金下达（指标）", "select", True, my_appropriations),
-        Field("purpose", "用途", "select", True, lambda: list(Purpose.LABELS.items())),
-        Field("amount", "金额（元，如 12000.00）", required=True),
-        Field("beneficiaries", "救助人数", "int"),
-        Field("households", "户数", "int"),
-        Field("description", "说明"),
-        Field("evidence", "申请依据（花名册、评议公示等）", "textarea"),
-        Field("submit", "保存后立即提交", "flag"),
+        Field("appropriation", _l("资金下达（指标）"), "select", True, my_appropriations),
+        Field("purpose", _l("用途"), "select", True, lambda: options(Purpose.LABELS)),
+        Field("amount", _l("金额（元，如 12000.00）"), required=True),
+        Field("beneficiaries", _l("救助人数"), "int"),
+        Field("households", _l("户数"), "int"),
+        Field("description", _l("说明")),
+        Field("evidence", _l("申请依据（花名册、评议公示等）"), "textarea"),
+        Field("submit", _l("保存后立即提交"), "flag"),
     ],
     [],
     lambda values: funds.create_release,
@@ -114,15 +117,15 @@ RELEASE_FORM = DocForm(
 )
 SOURCE_FORM = DocForm(
     "source",
-    "资金来源",
+    _l("资金来源"),
     [
-        Field("level", "来源层级", "select", True, lambda: list(FundLevel.LABELS.items())),
-        Field("kind", "资金类别", "select", True, lambda: list(FundKind.LABELS.items())),
-        Field("year", "年度", "int", True),
-        Field("document_number", "文号", required=True),
-        Field("amount", "金额（元）", required=True),
-        Field("title", "标题"),
-        Field("issued_on", "下达日期", "date"),
+        Field("level", _l("来源层级"), "select", True, lambda: options(FundLevel.LABELS)),
+        Field("kind", _l("资金类别"), "select", True, lambda: options(FundKind.LABELS)),
+        Field("year", _l("年度"), "int", True),
+        Field("document_number", _l("文号"), required=True),
+        Field("amount", _l("金额（元）"), required=True),
+        Field("title", _l("标题")),
+        Field("issued_on", _l("下达日期"), "date"),
     ],
     [],
     lambda values: funds.create_source,
@@ -130,14 +133,14 @@ SOURCE_FORM = DocForm(
 )
 APPROPRIATION_FORM = DocForm(
     "appropriation",
-    "资金下达",
+    _l("资金下达"),
     [
-        Field("source", "资金来源", "select", True, sources),
-        Field("county", "下达县市", "select", True, choices.counties),
-        Field("document_number", "文号", required=True),
-        Field("amount", "金额（元）", required=True),
-        Field("issued_on", "下达日期", "date"),
-        Field("note", "备注"),
+        Field("source", _l("资金来源"), "select", True, sources),
+        Field("county", _l("下达县市"), "select", True, choices.counties),
+        Field("document_number", _l("文号"), required=True),
+        Field("amount", _l("金额（元）"), required=True),
+        Field("issued_on", _l("下达日期"), "date"),
+        Field("note", _l("备注")),
     ],
     [],
     lambda values: funds.appropriate,
@@ -163,7 +166,7 @@ def render_form(view: Any, form: DocForm, cancel: str):  # type: ignore[no-untyp
         made = try_service(
             lambda uow: once(uow, key, operation, **values)[0],
             what=f"新建{form.title}",
-            done=f"{form.title}已保存",
+            done=_("%(title)s已保存", title=form.title),
         )
         if made is not None:
             return redirect(url_for(".view", number=made.number))
@@ -181,8 +184,8 @@ class ReleasesView(SearchedLedgerView):
     roles = ()
     can_view_details = False
     list_template = "backoffice/funds_list.html"
-    new_label = "申请资金拨付"
-    search_hint = "拨付单号"
+    new_label = _l("申请资金拨付")
+    search_hint = _l("拨付单号")
     column_list = (
         "number",
         "county_id",
@@ -195,20 +198,20 @@ class ReleasesView(SearchedLedgerView):
     column_sortable_list = ("number", "created_at", "amount")
     column_default_sort = ("id", True)
     column_labels = {
-        "number": "拨付单号",
-        "county_id": "县市",
-        "purpose": "用途",
-        "amount": "金额（元）",
-        "beneficiaries": "救助人数",
-        "state": "状态",
-        "created_at": "申请时间",
+        "number": _l("拨付单号"),
+        "county_id": _l("县市"),
+        "purpose": _l("用途"),
+        "amount": _l("金额（元）"),
+        "beneficiaries": _l("救助人数"),
+        "state": _l("状态"),
+        "created_at": _l("申请时间"),
     }
     column_formatters = {
         "number": lambda _v, _c, m, _n: link("releases.view", m.number),
         "county_id": lambda view, _c, m, _n: view.lookup().label(County, m.county_id),
-        "purpose": lambda _v, _c, m, _n: Purpose.LABELS.get(m.purpose, m.purpose),
+        "purpose": lambda _v, _c, m, _n: label(Purpose.LABELS, m.purpose),
         "amount": lambda _v, _c, m, _n: money(m.amount),
-        "state": lambda _v, _c, m, _n: ReleaseState.LABELS.get(m.state, m.state),
+        "state": lambda _v, _c, m, _n: label(ReleaseState.LABELS, m.state),
         "created_at": local_time,
     }
     column_formatters_export = {**column_formatters, "number": lambda _v, _c, m, _n: m.number}
@@ -223,13 +226,13 @@ class ReleasesView(SearchedLedgerView):
         return [
             ScopedFilter(
                 FundRelease.state,
-                "状态",
-                lambda: list(ReleaseState.LABELS.items()),
+                _l("状态"),
+                lambda: options(ReleaseState.LABELS),
                 lambda v: FundRelease.state == v,
             ),
             ScopedFilter(
                 FundRelease.county_id,
-                "县市",
+                _l("县市"),
                 choices.counties,
                 lambda code: (
                     FundRelease.county_id
@@ -238,8 +241,8 @@ class ReleasesView(SearchedLedgerView):
             ),
             ScopedFilter(
                 FundRelease.id,
-                "待我处理",
-                lambda: [("yes", "是")],
+                _l("待我处理"),
+                lambda: [("yes", _l("是"))],
                 lambda _v: fund_queries.waiting_for(current_actor()),
             ),
         ]
@@ -267,26 +270,31 @@ class ReleasesView(SearchedLedgerView):
 
     def _sheet(self, session: Session, found: FundRelease, detail: dict) -> sheets.Sheet:
         actor = current_actor()
-        reason = sheets.Input("reason", "理由（必填）", required=True)
+        reason = sheets.Input("reason", _l("理由（必填）"), required=True)
         candidates: list[tuple[Callable[[], object], sheets.Action]] = [
-            (lambda: funds.check_submit(actor, found), sheets.Action("submit", "提交")),
+            (lambda: funds.check_submit(actor, found), sheets.Action("submit", _l("提交"))),
             (
                 lambda: funds.check_verify(actor, found),
-                sheets.Action("verify", "核实", "success", [sheets.Input("note", "核实意见")]),
+                sheets.Action(
+                    "verify", _l("核实"), "success", [sheets.Input("note", _l("核实意见"))]
+                ),
             ),
             (
                 lambda: funds.check_approve(actor, found),
-                sheets.Action("approve", "批准", "success"),
+                sheets.Action("approve", _l("批准"), "success"),
             ),
             (
                 lambda: funds.check_pay(actor, found),
                 sheets.Action(
-                    "release", "拨付", "success", [sheets.Input("payment_reference", "支付凭证号")]
+                    "release",
+                    _l("拨付"),
+                    "success",
+                    [sheets.Input("payment_reference", _l("支付凭证号"))],
                 ),
             ),
             (
                 lambda: funds.check_reject(actor, found),
-                sheets.Action("reject", "驳回", "danger", [reason]),
+                sheets.Action("reject", _l("驳回"), "danger", [reason]),
             ),
         ]
         reversible = found.state == ReleaseState.RELEASED and not (
@@ -298,44 +306,44 @@ class ReleasesView(SearchedLedgerView):
                     lambda: funds.check_propose_reversal(actor),
                     sheets.Action(
                         "reverse",
-                        "冲销",
+                        _l("冲销"),
                         "warning",
                         [reason],
-                        confirm="确定提出冲销？须由另一名财务人员审批。",
+                        confirm=_l("确定提出冲销？须由另一名财务人员审批。"),
                     ),
                 )
             )
         fields: list[tuple[str, Any]] = [
-            ("县市", f"{detail['county_name']}（{detail['county']}）"),
+            (_l("县市"), f"{detail['county_name']}（{detail['county']}）"),
             (
-                "资金下达",
+                _l("资金下达"),
                 {
                     "text": detail["appropriation"],
                     "href": url_for("appropriations.view", number=detail["appropriation"]),
                 },
             ),
-            ("用途", Purpose.LABELS.get(detail["purpose"], detail["purpose"])),
-            ("金额（元）", money(detail["amount"])),
-            ("救助人数 / 户数", f"{detail['beneficiaries']} / {detail['households']}"),
-            ("说明", detail["description"]),
-            ("申请依据", detail["evidence"]),
-            ("支付凭证号", detail["payment_reference"]),
+            (_l("用途"), label(Purpose.LABELS, detail["purpose"])),
+            (_l("金额（元）"), money(detail["amount"])),
+            (_l("救助人数 / 户数"), f"{detail['beneficiaries']} / {detail['households']}"),
+            (_l("说明"), detail["description"]),
+            (_l("申请依据"), detail["evidence"]),
+            (_l("支付凭证号"), detail["payment_reference"]),
         ]
         signatures = sheets.Table(
-            "签字（三人分离）",
-            ["环节", "经办人", "时间", "意见"],
+            _l("签字（三人分离）"),
+            [_l("环节"), _l("经办人"), _l("时间"), _l("意见")],
             [
-                ["申请", detail["created_by"], format_local(detail["created_at"]), ""],
+                [_l("申请"), detail["created_by"], format_local(detail["created_at"]), ""],
                 [
-                    "核实",
+                    _l("核实"),
                     detail["verified_by"] or "",
                     format_local(detail["verified_at"]),
                     detail["verification_note"],
                 ],
-                ["批准", detail["approved_by"] or "", format_local(detail["approved_at"]), ""],
-                ["拨付", detail["released_by"] or "", format_local(detail["released_at"]), ""],
+                [_l("批准"), detail["approved_by"] or "", format_local(detail["approved_at"]), ""],
+                [_l("拨付"), detail["released_by"] or "", format_local(detail["released_at"]), ""],
                 [
-                    "驳回",
+                    _l("驳回"),
                     detail["rejected_by"] or "",
                     format_local(detail["rejected_at"]),
                     detail["reject_reason"],
@@ -344,36 +352,39 @@ class ReleasesView(SearchedLedgerView):
         )
         related = [
             (
-                f"资金下达 {detail['appropriation']}",
+                f"{_('资金下达')} {detail['appropriation']}",
                 url_for("appropriations.view", number=detail["appropriation"]),
             ),
         ]
         if fund_queries.county_scope(actor) is None:
             related.append(
-                (f"资金来源 {detail['source']}", url_for("sources.view", number=detail["source"]))
+                (
+                    f"{_('资金来源')} {detail['source']}",
+                    url_for("sources.view", number=detail["source"]),
+                )
             )
         banner = None
         if detail["reversed_by"]:
-            banner = f"作废：已冲销（{detail['reversed_by']}）"
+            banner = _("作废：已冲销（%(number)s）", number=detail["reversed_by"])
         elif detail["reversal_pending"]:
-            banner = f"冲销待审批（{detail['reversal_pending']}）"
+            banner = _("冲销待审批（%(number)s）", number=detail["reversal_pending"])
         for key in ("reversed_by", "reversal_pending"):
             if detail[key] and fund_queries.county_scope(actor) is None:
                 related.append(
-                    (f"冲销单 {detail[key]}", url_for("reversals.view", number=detail[key]))
+                    (f"{_('冲销单')} {detail[key]}", url_for("reversals.view", number=detail[key]))
                 )
         return sheets.Sheet(
-            kind_label="资金拨付",
+            kind_label=_l("资金拨付"),
             number=found.number,
             states=ROAD,
             state=found.state,
-            state_label=ReleaseState.LABELS.get(found.state, found.state),
+            state_label=label(ReleaseState.LABELS, found.state),
             act_url=url_for(".act", number=found.number, action="x")[:-1],
             actions=[a for check, a in candidates if allowed(check)],
             fields=fields,
             tables=[signatures],
             related=related,
-            prints=[("打印拨付通知（PDF）", url_for(".print_pdf", number=found.number))]
+            prints=[(_l("打印拨付通知（PDF）"), url_for(".print_pdf", number=found.number))]
             if found.state in PRINTABLE
             else [],
             history=chatter(
@@ -405,7 +416,7 @@ class ReleasesView(SearchedLedgerView):
         }
         if action not in work:
             abort(404)
-        done = try_service(work[action], what=f"{action} {number}", done="操作成功")
+        done = try_service(work[action], what=f"{action} {number}", done=_l("操作成功"))
         if action == "reverse" and done is not None:
             return redirect(url_for("reversals.view", number=done.number))
         return redirect(url_for(".view", number=number))
@@ -429,19 +440,19 @@ class AppropriationsView(SearchedLedgerView):
     roles = ()
     can_view_details = False
     list_template = "backoffice/funds_list.html"
-    new_label = "新建资金下达"
+    new_label = _l("新建资金下达")
     new_roles = (Role.FINANCE,)
-    search_hint = "下达单号或文号"
+    search_hint = _l("下达单号或文号")
     column_list = ("number", "county_id", "document_number", "amount", "issued_on", "created_at")
     column_sortable_list = ("number", "created_at")
     column_default_sort = ("id", True)
     column_labels = {
-        "number": "下达单号",
-        "county_id": "县市",
-        "document_number": "文号",
-        "amount": "金额（元）",
-        "issued_on": "下达日期",
-        "created_at": "录入时间",
+        "number": _l("下达单号"),
+        "county_id": _l("县市"),
+        "document_number": _l("文号"),
+        "amount": _l("金额（元）"),
+        "issued_on": _l("下达日期"),
+        "created_at": _l("录入时间"),
     }
     column_formatters = {
         "number": lambda _v, _c, m, _n: link("appropriations.view", m.number),
@@ -475,42 +486,44 @@ class AppropriationsView(SearchedLedgerView):
                 .order_by(FundRelease.id)
             ).all()
             remaining = detail["amount"] - detail["committed"] - detail["released"]
-            related = [(f"拨付 {n}", url_for("releases.view", number=n)) for n, _a, _s in releases]
+            related = [
+                (f"{_('拨付')} {n}", url_for("releases.view", number=n)) for n, _a, _s in releases
+            ]
             if fund_queries.county_scope(actor) is None:
                 related.insert(
                     0,
                     (
-                        f"资金来源 {detail['source']}",
+                        f"{_('资金来源')} {detail['source']}",
                         url_for("sources.view", number=detail["source"]),
                     ),
                 )
             sheet = sheets.Sheet(
-                kind_label="资金下达",
+                kind_label=_l("资金下达"),
                 number=number,
-                states=[("live", "已下达")],
+                states=[("live", _l("已下达"))],
                 state="reversed" if detail["reversed_by"] else "live",
-                state_label="已冲销" if detail["reversed_by"] else "已下达",
+                state_label=_l("已冲销") if detail["reversed_by"] else _l("已下达"),
                 act_url="",
                 fields=[
-                    ("县市", f"{detail['county_name']}（{detail['county']}）"),
-                    ("文号", detail["document_number"]),
-                    ("资金来源", f"{detail['source']} {detail['source_document']}"),
-                    ("金额（元）", money(detail["amount"])),
-                    ("已批准未付", money(detail["committed"])),
-                    ("已拨付", money(detail["released"])),
-                    ("可用余额", money(remaining)),
-                    ("下达日期", str(detail["issued_on"] or "")),
-                    ("备注", detail["note"]),
+                    (_l("县市"), f"{detail['county_name']}（{detail['county']}）"),
+                    (_l("文号"), detail["document_number"]),
+                    (_l("资金来源"), f"{detail['source']} {detail['source_document']}"),
+                    (_l("金额（元）"), money(detail["amount"])),
+                    (_l("已批准未付"), money(detail["committed"])),
+                    (_l("已拨付"), money(detail["released"])),
+                    (_l("可用余额"), money(remaining)),
+                    (_l("下达日期"), str(detail["issued_on"] or "")),
+                    (_l("备注"), detail["note"]),
                 ],
                 tables=[
                     sheets.Table(
-                        "拨付",
-                        ["单号", "金额（元）", "状态"],
+                        _l("拨付"),
+                        [_l("单号"), _l("金额（元）"), _l("状态")],
                         [
                             [
                                 {"text": n, "href": url_for("releases.view", number=n)},
                                 money(a),
-                                ReleaseState.LABELS.get(s, s),
+                                label(ReleaseState.LABELS, s),
                             ]
                             for n, a, s in releases
                         ],
@@ -531,25 +544,25 @@ class SourcesView(SearchedLedgerView):
     roles = (Role.FINANCE, Role.AUDITOR)
     can_view_details = False
     list_template = "backoffice/funds_list.html"
-    new_label = "新建资金来源"
+    new_label = _l("新建资金来源")
     new_roles = (Role.FINANCE,)
-    search_hint = "来源单号或文号"
+    search_hint = _l("来源单号或文号")
     column_list = ("number", "level", "kind", "year", "document_number", "amount", "issued_on")
     column_sortable_list = ("number", "year")
     column_default_sort = ("id", True)
     column_labels = {
-        "number": "来源单号",
-        "level": "层级",
-        "kind": "类别",
-        "year": "年度",
-        "document_number": "文号",
-        "amount": "金额（元）",
-        "issued_on": "下达日期",
+        "number": _l("来源单号"),
+        "level": _l("层级"),
+        "kind": _l("类别"),
+        "year": _l("年度"),
+        "document_number": _l("文号"),
+        "amount": _l("金额（元）"),
+        "issued_on": _l("下达日期"),
     }
     column_formatters = {
         "number": lambda _v, _c, m, _n: link("sources.view", m.number),
-        "level": lambda _v, _c, m, _n: FundLevel.LABELS.get(m.level, m.level),
-        "kind": lambda _v, _c, m, _n: FundKind.LABELS.get(m.kind, m.kind),
+        "level": lambda _v, _c, m, _n: label(FundLevel.LABELS, m.level),
+        "kind": lambda _v, _c, m, _n: label(FundKind.LABELS, m.kind),
         "amount": lambda _v, _c, m, _n: money(m.amount),
     }
     column_formatters_export = {**column_formatters, "number": lambda _v, _c, m, _n: m.number}
@@ -573,26 +586,26 @@ class SourcesView(SearchedLedgerView):
                 .order_by(Appropriation.number)
             ).all()
             sheet = sheets.Sheet(
-                kind_label="资金来源",
+                kind_label=_l("资金来源"),
                 number=number,
-                states=[("live", "已到账")],
+                states=[("live", _l("已到账"))],
                 state="reversed" if detail["reversed_by"] else "live",
-                state_label="已冲销" if detail["reversed_by"] else "已到账",
+                state_label=_l("已冲销") if detail["reversed_by"] else _l("已到账"),
                 act_url="",
                 fields=[
-                    ("层级", FundLevel.LABELS.get(detail["level"], detail["level"])),
-                    ("类别", FundKind.LABELS.get(detail["kind"], detail["kind"])),
-                    ("年度", detail["year"]),
-                    ("文号", detail["document_number"]),
-                    ("标题", detail["title"]),
-                    ("金额（元）", money(detail["amount"])),
-                    ("已下达", money(detail["appropriated"])),
-                    ("未下达", money(detail["amount"] - detail["appropriated"])),
+                    (_l("层级"), label(FundLevel.LABELS, detail["level"])),
+                    (_l("类别"), label(FundKind.LABELS, detail["kind"])),
+                    (_l("年度"), detail["year"]),
+                    (_l("文号"), detail["document_number"]),
+                    (_l("标题"), detail["title"]),
+                    (_l("金额（元）"), money(detail["amount"])),
+                    (_l("已下达"), money(detail["appropriated"])),
+                    (_l("未下达"), money(detail["amount"] - detail["appropriated"])),
                 ],
                 tables=[
                     sheets.Table(
-                        "下达县市",
-                        ["下达单号", "县市", "金额（元）"],
+                        _l("下达县市"),
+                        [_l("下达单号"), _l("县市"), _l("金额（元）")],
                         [
                             [
                                 {"text": n, "href": url_for("appropriations.view", number=n)},
@@ -605,7 +618,7 @@ class SourcesView(SearchedLedgerView):
                     )
                 ],
                 related=[
-                    (f"资金下达 {n}", url_for("appropriations.view", number=n))
+                    (f"{_('资金下达')} {n}", url_for("appropriations.view", number=n))
                     for n, _c, _a in children
                 ],
                 history=chatter(session, "fund_source", found.id, number),
@@ -617,7 +630,7 @@ class SourcesView(SearchedLedgerView):
         return render_form(self, SOURCE_FORM, url_for(".index_view"))
 
 
-REVERSAL_STATES = [("proposed", "待审批"), ("approved", "已生效")]
+REVERSAL_STATES = [("proposed", _l("待审批")), ("approved", _l("已生效"))]
 TARGET_VIEWS = {
     "source": "sources.view",
     "appropriation": "appropriations.view",
@@ -630,23 +643,23 @@ class ReversalsView(SearchedLedgerView):
 
     roles = (Role.FINANCE, Role.AUDITOR)
     can_view_details = False
-    search_hint = "冲销单号"
+    search_hint = _l("冲销单号")
     column_list = ("number", "target", "amount", "reason", "state", "created_at")
     column_sortable_list = ("number", "created_at")
     column_default_sort = ("id", True)
     column_labels = {
-        "number": "冲销单号",
-        "target": "冲销对象",
-        "amount": "金额（元）",
-        "reason": "理由",
-        "state": "状态",
-        "created_at": "提出时间",
+        "number": _l("冲销单号"),
+        "target": _l("冲销对象"),
+        "amount": _l("金额（元）"),
+        "reason": _l("理由"),
+        "state": _l("状态"),
+        "created_at": _l("提出时间"),
     }
     column_formatters = {
         "number": lambda _v, _c, m, _n: link("reversals.view", m.number),
-        "target": lambda _v, _c, m, _n: ReversalTarget.LABELS.get(m.target, m.target),
+        "target": lambda _v, _c, m, _n: label(ReversalTarget.LABELS, m.target),
         "amount": lambda _v, _c, m, _n: money(m.amount),
-        "state": lambda _v, _c, m, _n: ReversalState.LABELS.get(m.state, m.state),
+        "state": lambda _v, _c, m, _n: label(ReversalState.LABELS, m.state),
         "created_at": local_time,
     }
     column_formatters_export = {**column_formatters, "number": lambda _v, _c, m, _n: m.number}
@@ -655,16 +668,18 @@ class ReversalsView(SearchedLedgerView):
         return FundReversalRequest.number == term.upper()
 
     def _steps(self, session: Session, actor: Actor, found: FundReversalRequest) -> list:
-        reason = sheets.Input("reason", "理由（必填）", required=True)
+        reason = sheets.Input("reason", _l("理由（必填）"), required=True)
         withdraw = found.created_by_id == actor.user_id
         candidates: list[tuple[Callable[[], object], sheets.Action]] = [
             (
                 lambda: funds.check_decide_reversal(session, actor, found, approving=True),
-                sheets.Action("approve", "批准冲销", "success"),
+                sheets.Action("approve", _l("批准冲销"), "success"),
             ),
             (
                 lambda: funds.check_decide_reversal(session, actor, found, approving=False),
-                sheets.Action("reject", "撤回" if withdraw else "驳回冲销", "danger", [reason]),
+                sheets.Action(
+                    "reject", _l("撤回") if withdraw else _l("驳回冲销"), "danger", [reason]
+                ),
             ),
         ]
         return [action for check, action in candidates if allowed(check)]
@@ -682,25 +697,25 @@ class ReversalsView(SearchedLedgerView):
             )
             original = url_for(TARGET_VIEWS[detail["target"]], number=detail["reverses"])
             sheet = sheets.Sheet(
-                kind_label="资金冲销单",
+                kind_label=_l("资金冲销单"),
                 number=number,
                 states=REVERSAL_STATES,
                 state=found.state,
-                state_label=ReversalState.LABELS.get(found.state, found.state),
+                state_label=label(ReversalState.LABELS, found.state),
                 act_url=url_for(".act", number=number, action="x")[:-1],
                 actions=self._steps(session, actor, found),
                 fields=[
-                    ("冲销对象", ReversalTarget.LABELS.get(detail["target"], detail["target"])),
-                    ("原单据", {"text": detail["reverses"], "href": original}),
-                    ("金额（元）", money(detail["amount"])),
-                    ("理由", detail["reason"]),
-                    ("提出人", detail["created_by"]),
-                    ("提出时间", format_local(detail["created_at"])),
-                    ("审批人", detail["decided_by"] or ""),
-                    ("审批时间", format_local(detail["decided_at"])),
-                    ("审批意见", detail["decision_note"]),
+                    (_l("冲销对象"), label(ReversalTarget.LABELS, detail["target"])),
+                    (_l("原单据"), {"text": detail["reverses"], "href": original}),
+                    (_l("金额（元）"), money(detail["amount"])),
+                    (_l("理由"), detail["reason"]),
+                    (_l("提出人"), detail["created_by"]),
+                    (_l("提出时间"), format_local(detail["created_at"])),
+                    (_l("审批人"), detail["decided_by"] or ""),
+                    (_l("审批时间"), format_local(detail["decided_at"])),
+                    (_l("审批意见"), detail["decision_note"]),
                 ],
-                related=[(f"原单据 {detail['reverses']}", original)],
+                related=[(f"{_('原单据')} {detail['reverses']}", original)],
                 history=chatter(
                     session,
                     "fund_reversal_request",
@@ -725,5 +740,5 @@ class ReversalsView(SearchedLedgerView):
         }
         if action not in work:
             abort(404)
-        try_service(work[action], what=f"{action} {number}", done="操作成功")
+        try_service(work[action], what=f"{action} {number}", done=_l("操作成功"))
         return redirect(url_for(".view", number=number))

@@ -22,6 +22,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from relief_inventory.admin.base import Lookup
+from relief_inventory.admin.labels import label
 from relief_inventory.audit.models import AuditEntry
 from relief_inventory.auth.models import User
 from relief_inventory.stock.models import Item, Lot, Owner
@@ -160,7 +161,7 @@ class _Reader:
             row = self.lookup.get(target[0], value)
             return target[1](row) if row is not None else f"#{value}"
         if key in self.values and isinstance(value, str):
-            return str(self.values[key].get(value, value))
+            return label(self.values[key], value)
         if isinstance(value, bool):
             return _("是") if value else _("否")
         if isinstance(value, str) and INSTANT.match(value):
@@ -175,8 +176,13 @@ class _Reader:
             return None
         label = str(FIELD_LABELS.get(key, key))
         if old is None:
-            return f"{label}：{self.show(key, new)}"
-        return f"{label}：{self.show(key, old)} → {self.show(key, new)}"
+            return _("%(field)s：%(value)s", field=label, value=self.show(key, new))
+        return _(
+            "%(field)s：%(old)s → %(new)s",
+            field=label,
+            old=self.show(key, old),
+            new=self.show(key, new),
+        )
 
 
 def chatter(

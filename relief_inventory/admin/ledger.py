@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import ColumnElement, false, or_, select, true
 
@@ -18,6 +20,7 @@ from relief_inventory.admin.base import (
     SearchedLedgerView,
     local_time,
 )
+from relief_inventory.admin.labels import label
 from relief_inventory.admin.login import current_actor
 from relief_inventory.allocation import queries as dispatch_queries
 from relief_inventory.allocation.models import DispatchRequest, Reservation
@@ -29,7 +32,7 @@ from relief_inventory.stock import scope
 from relief_inventory.stock.models import Item, Lot, LotStatus, Move, Owner, Quant, StockDocument
 from relief_inventory.warehouse.models import Depot, Location, LocationKind
 
-MOVE_STATES = {"draft": "草稿", "done": "完成", "cancelled": "已取消"}
+MOVE_STATES = {"draft": _l("草稿"), "done": _l("完成"), "cancelled": _l("已取消")}
 
 
 def depot_options() -> list[tuple[str, str]]:
@@ -88,7 +91,7 @@ class MovesView(SearchedLedgerView):
     """库存流水: every move of the ledger, newest first."""
 
     roles = ()
-    search_hint = "单据号或批次号"
+    search_hint = _l("单据号或批次号")
     column_list = (
         "id",
         "done_at",
@@ -106,17 +109,17 @@ class MovesView(SearchedLedgerView):
     column_sortable_list = ("id", "done_at", "quantity")
     column_default_sort = ("id", True)
     column_labels = {
-        "id": "流水号",
-        "done_at": "完成时间",
-        "document": "单据",
-        "item": "物资",
-        "lot": "批次",
-        "owner": "储备权属",
-        "quantity": "数量",
-        "from_location": "来源位置",
-        "to_location": "目的位置",
-        "state": "状态",
-        "user": "经办人",
+        "id": _l("流水号"),
+        "done_at": _l("完成时间"),
+        "document": _l("单据"),
+        "item": _l("物资"),
+        "lot": _l("批次"),
+        "owner": _l("储备权属"),
+        "quantity": _l("数量"),
+        "from_location": _l("来源位置"),
+        "to_location": _l("目的位置"),
+        "state": _l("状态"),
+        "user": _l("经办人"),
     }
 
     def scope(self, actor: Actor) -> ColumnElement[bool]:
@@ -133,13 +136,15 @@ class MovesView(SearchedLedgerView):
         return [
             ScopedFilter(
                 Move.id,
-                "仓库",
+                _l("仓库"),
                 depot_options,
                 lambda code: scope.moves_at(self.session, _depot_locations(code)),
             ),
-            ScopedFilter(Move.item_id, "物资", item_options, lambda c: Move.item_id == _item_id(c)),
-            DayFilter(Move.done_at, "完成日期", after=True),
-            DayFilter(Move.done_at, "完成日期", after=False),
+            ScopedFilter(
+                Move.item_id, _l("物资"), item_options, lambda c: Move.item_id == _item_id(c)
+            ),
+            DayFilter(Move.done_at, _l("完成日期"), after=True),
+            DayFilter(Move.done_at, _l("完成日期"), after=False),
         ]
 
     def prefetch(self, rows: list[Any]) -> None:
@@ -192,14 +197,14 @@ class QuantsView(LedgerView):
     column_sortable_list = ("id", "on_hand", "reserved")
     column_default_sort = ("id", False)
     column_labels = {
-        "id": "编号",
-        "depot": "仓库",
-        "item": "物资",
-        "lot": "批次",
-        "expiry": "有效期至",
-        "owner": "储备权属",
-        "on_hand": "在库",
-        "reserved": "已预留",
+        "id": _l("编号"),
+        "depot": _l("仓库"),
+        "item": _l("物资"),
+        "lot": _l("批次"),
+        "expiry": _l("有效期至"),
+        "owner": _l("储备权属"),
+        "on_hand": _l("在库"),
+        "reserved": _l("已预留"),
     }
 
     def scope(self, actor: Actor) -> ColumnElement[bool]:
@@ -210,12 +215,12 @@ class QuantsView(LedgerView):
         return [
             ScopedFilter(
                 Quant.location_id,
-                "仓库",
+                _l("仓库"),
                 depot_options,
                 lambda code: Quant.location_id.in_(_depot_locations(code)),
             ),
             ScopedFilter(
-                Quant.item_id, "物资", item_options, lambda c: Quant.item_id == _item_id(c)
+                Quant.item_id, _l("物资"), item_options, lambda c: Quant.item_id == _item_id(c)
             ),
         ]
 
@@ -249,21 +254,21 @@ class LotsView(SearchedLedgerView):
     """批次: each lot with its dates and status; its moves one click away."""
 
     roles = ()
-    search_hint = "批次号"
+    search_hint = _l("批次号")
     column_list = ("id", "item", "number", "production_date", "expiry_date", "origin", "status")
     column_details_list = column_list
     column_sortable_list = ("id", "number", "expiry_date")
     column_default_sort = ("id", True)
     column_labels = {
-        "id": "编号",
-        "item": "物资",
-        "number": "批次号",
-        "production_date": "生产日期",
-        "expiry_date": "有效期至",
-        "origin": "来源",
-        "status": "状态",
+        "id": _l("编号"),
+        "item": _l("物资"),
+        "number": _l("批次号"),
+        "production_date": _l("生产日期"),
+        "expiry_date": _l("有效期至"),
+        "origin": _l("来源"),
+        "status": _l("状态"),
     }
-    ORIGINS = {"purchase": "采购", "donation": "捐赠", "allocation": "上级调拨"}
+    ORIGINS = {"purchase": _l("采购"), "donation": _l("捐赠"), "allocation": _l("上级调拨")}
 
     def scope(self, actor: Actor) -> ColumnElement[bool]:
         return scope.lots_clause(actor)
@@ -273,22 +278,28 @@ class LotsView(SearchedLedgerView):
 
     def get_filters(self) -> list[Any]:
         return [
-            ScopedFilter(Lot.item_id, "物资", item_options, lambda c: Lot.item_id == _item_id(c)),
+            ScopedFilter(
+                Lot.item_id, _l("物资"), item_options, lambda c: Lot.item_id == _item_id(c)
+            ),
         ]
 
     column_formatters = {
         "item": lambda view, _c, model, _n: view.lookup().label(Item, model.item_id),
         "origin": lambda view, _c, model, _n: view.ORIGINS.get(model.origin, model.origin),
-        "status": lambda _v, _c, model, _n: LotStatus.LABELS.get(model.status, model.status),
+        "status": lambda _v, _c, model, _n: label(LotStatus.LABELS, model.status),
         "number": lambda _v, _c, model, _n: Markup(
-            '<a href="/moves/?search={}" title="该批次的流水">{}</a>'
-        ).format(model.number, model.number),
+            '<a href="/moves/?search={}" title="{}">{}</a>'
+        ).format(model.number, _("该批次的流水"), model.number),
     }
     column_formatters_export = {k: v for k, v in column_formatters.items() if k != "number"}
     column_formatters_detail = column_formatters
 
 
-RESERVATION_STATES = {"reserved": "已预留", "dispatched": "已发运", "released": "已释放"}
+RESERVATION_STATES = {
+    "reserved": _l("已预留"),
+    "dispatched": _l("已发运"),
+    "released": _l("已释放"),
+}
 
 
 class ReservationsView(LedgerView):
@@ -300,13 +311,13 @@ class ReservationsView(LedgerView):
     column_sortable_list = ("id", "quantity")
     column_default_sort = ("id", True)
     column_labels = {
-        "id": "编号",
-        "request": "调拨申请",
-        "depot": "仓库",
-        "quantity": "数量",
-        "received": "签收",
-        "returned": "回收",
-        "state": "状态",
+        "id": _l("编号"),
+        "request": _l("调拨申请"),
+        "depot": _l("仓库"),
+        "quantity": _l("数量"),
+        "received": _l("签收"),
+        "returned": _l("回收"),
+        "state": _l("状态"),
     }
 
     def scope(self, actor: Actor) -> ColumnElement[bool]:
@@ -325,7 +336,7 @@ class ReservationsView(LedgerView):
         return [
             ScopedFilter(
                 Reservation.depot_id,
-                "仓库",
+                _l("仓库"),
                 depot_options,
                 lambda code: Reservation.depot_id == _depot_id(code),
             )
@@ -357,12 +368,12 @@ def audit_readers(actor: Actor) -> bool:
 
 
 ACTIONS = {
-    "create": "新建",
-    "update": "修改",
-    "refused": "拒绝",
-    "print": "打印",
-    "login_failed": "登录失败",
-    "account_locked": "账户锁定",
+    "create": _l("新建"),
+    "update": _l("修改"),
+    "refused": _l("拒绝"),
+    "print": _l("打印"),
+    "login_failed": _l("登录失败"),
+    "account_locked": _l("账户锁定"),
 }
 
 
@@ -370,22 +381,22 @@ class AuditView(SearchedLedgerView):
     """审计日志: every change and event, in hash-chain order."""
 
     roles = (Role.AUDITOR,)
-    search_hint = "对象编号或操作人"
+    search_hint = _l("对象编号或操作人")
     column_list = ("seq", "at", "actor", "action", "entity_type", "entity_id", "changes", "reason")
     column_details_list = (*column_list, "prev_hash", "hash")
     column_sortable_list = ("seq", "at")
     column_default_sort = ("seq", True)
     column_labels = {
-        "seq": "序号",
-        "at": "时间",
-        "actor": "操作人",
-        "action": "操作",
-        "entity_type": "对象类型",
-        "entity_id": "对象",
-        "changes": "变更",
-        "reason": "原因",
-        "prev_hash": "前一哈希",
-        "hash": "哈希",
+        "seq": _l("序号"),
+        "at": _l("时间"),
+        "actor": _l("操作人"),
+        "action": _l("操作"),
+        "entity_type": _l("对象类型"),
+        "entity_id": _l("对象"),
+        "changes": _l("变更"),
+        "reason": _l("原因"),
+        "prev_hash": _l("前一哈希"),
+        "hash": _l("哈希"),
     }
 
     def scope(self, actor: Actor) -> ColumnElement[bool]:
@@ -397,15 +408,15 @@ class AuditView(SearchedLedgerView):
     def get_filters(self) -> list[Any]:
         actions = lambda: [(k, f"{v}（{k}）") for k, v in ACTIONS.items()]  # noqa: E731
         return [
-            ScopedFilter(AuditEntry.action, "操作", actions, lambda v: AuditEntry.action == v),
+            ScopedFilter(AuditEntry.action, _l("操作"), actions, lambda v: AuditEntry.action == v),
             ScopedFilter(
                 AuditEntry.entity_type,
-                "对象类型",
+                _l("对象类型"),
                 _entity_types,
                 lambda v: AuditEntry.entity_type == v,
             ),
-            DayFilter(AuditEntry.at, "日期", after=True),
-            DayFilter(AuditEntry.at, "日期", after=False),
+            DayFilter(AuditEntry.at, _l("日期"), after=True),
+            DayFilter(AuditEntry.at, _l("日期"), after=False),
         ]
 
     column_formatters = {

@@ -73,7 +73,7 @@ class OfficeUser:
 
     @property
     def role_labels(self) -> list[str]:
-        return [Role.LABELS[r] for r in Role.ALL if r in self.actor.roles]
+        return [_(Role.LABELS[r]) for r in Role.ALL if r in self.actor.roles]
 
 
 def engine() -> Engine:

@@ -10,8 +10,11 @@ from urllib.parse import quote
 
 from flask import Response, current_app, flash, request
 from flask_admin import expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from relief_inventory.admin.base import OfficeView, engine
+from relief_inventory.admin.labels import options
 from relief_inventory.admin.login import current_actor
 from relief_inventory.errors import DomainError, InvalidInput
 from relief_inventory.inputs import date_text
@@ -32,13 +35,13 @@ def _params(form: Any) -> dict[str, Any]:
         value = (form.get(name) or "").strip()
         if value:
             if not (value.isascii() and value.isdigit() and len(value) <= 4):
-                raise InvalidInput("须为不带符号的十进制整数", field=name)
+                raise InvalidInput(_l("须为不带符号的十进制整数"), field=name)
             params[name] = int(value)
     as_of = (form.get("as_of") or "").strip()
     if as_of:
         day = date_text(as_of)
         if day is None:
-            raise InvalidInput("日期格式须为 YYYY-MM-DD", field="as_of")
+            raise InvalidInput(_l("日期格式须为 YYYY-MM-DD"), field="as_of")
         params["as_of"] = day
     return params
 
@@ -69,5 +72,5 @@ class ReportsView(OfficeView):
                         headers={"Content-Disposition": disposition, "Cache-Control": "no-store"},
                     )
             else:
-                flash("请选择报表和格式", "error")
-        return self.render("backoffice/reports.html", reports=list(LABELS.items()))
+                flash(_("请选择报表和格式"), "error")
+        return self.render("backoffice/reports.html", reports=options(LABELS))
