@@ -67,7 +67,9 @@ def annual_report(session: Session, actor: Actor, year: int, *, authority: str =
         return sum((kinds[k].appropriated for k in kind_codes if k in kinds), start=ZERO)
 
     warm = [c for c in categories if c.code in WARM_CATEGORIES]
-    active_depots = session.scalar(select(func.count()).select_from(Depot).where(Depot.active))
+    active_depots = session.scalar(
+        select(func.count()).select_from(Depot).where(Depot.active, Depot.parent_id.is_(None))
+    )
     requests = session.scalar(
         select(func.count())
         .select_from(DispatchRequest)

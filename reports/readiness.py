@@ -72,7 +72,7 @@ def scenario_report(
         )
         for window in answer["windows"]
     ]
-    title = answer["title"] or f"{answer['county_name']}情景推演"
+    title = answer["title"] or f"{answer['place_name']}情景推演"
     return Report(
         name="scenario",
         title=f"战备情景推演：{title}",

@@ -39,6 +39,11 @@ class ScenarioArgsSchema(InputSchema):
         metadata={"description": "a named scenario; the other fields override its figures"},
     )
     county = Code(required=False, max_length=12, metadata={"description": "county code"})
+    township = Code(
+        required=False,
+        max_length=12,
+        metadata={"description": "township code: the place instead of the county seat"},
+    )
     relocated = JsonInt(
         minimum=1,
         maximum=MAX_RELOCATED,
@@ -128,6 +133,9 @@ class ScenarioSourceSchema(Schema):
 class ScenarioSchema(Schema):
     county = fields.String()
     county_name = fields.String()
+    township = fields.String(allow_none=True)
+    township_name = fields.String(allow_none=True)
+    place_name = fields.String(metadata={"description": "the county, or county and township"})
     title = fields.String()
     preset = fields.String()
     hazard = fields.String(metadata={"enum": list(DisasterType.ALL)})

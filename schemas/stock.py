@@ -55,12 +55,29 @@ class DepotSchema(Schema):
     name = fields.String()
     county = fields.String(metadata={"description": "county code"})
     county_name = fields.String()
-    level = fields.String(metadata={"description": "prefecture or county"})
+    level = fields.String(metadata={"description": "prefecture or county (a point: county)"})
     address = fields.String()
     lat = Coordinate()
     lon = Coordinate()
     keeper_name = fields.String()
     keeper_phone = fields.String()
+    parent = fields.String(
+        allow_none=True,
+        metadata={"description": "township stock points only: the county depot above"},
+    )
+    township = fields.String(allow_none=True, metadata={"description": "township code"})
+    township_name = fields.String(allow_none=True)
+
+
+class TownshipSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    county = fields.String(metadata={"description": "county code"})
+    county_name = fields.String()
+    lat = Coordinate()
+    lon = Coordinate()
+    high_risk = fields.Boolean()
+    points = fields.List(fields.String(), metadata={"description": "stock points serving it"})
 
 
 class ItemSchema(Schema):

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from faker import Faker
 from sqlalchemy import Engine, MetaData, func, select, text
@@ -44,6 +45,7 @@ from seed.execute import Executor
 from seed.funds import seed_funds
 from seed.masterdata import create_replica, create_shared, create_users
 from seed.plan import YEAR, plan_replica
+from seed.points import seed_points
 from seed.readiness import seed_readiness
 from seed.reference import Reference, UserRow, load_reference
 
@@ -57,7 +59,7 @@ Seeder = Callable[[Engine, random.Random, int], None]
 # Hook for other modules: append a callable ``(engine, rng, scale) -> None``. It runs after the
 # stock history, with its own ``random.Random`` derived from the seed and its qualified name,
 # and must write through the services as ``seed.generate`` does (e.g. the funds seeder).
-EXTRA_SEEDERS: list[Seeder] = [seed_funds, seed_readiness]
+EXTRA_SEEDERS: list[Seeder] = [seed_points, seed_funds, seed_readiness]
 # ---------------------------------------------------------------------------------------------
 
 Progress = Callable[[int, int], None]  # (documents written, documents planned)
@@ -69,6 +71,7 @@ class SeedReport:
     scale: int
     seconds: float
     depots: int
+    points: int  # township stock points below the depots
     categories: int
     items: int
     lots: int
@@ -231,8 +234,8 @@ def shelf_total(session: Session) -> int:
     return int(total or 0)
 
 
-def _count(session: Session, model: type) -> int:
-    return int(session.scalar(select(func.count()).select_from(model)) or 0)
+def _count(session: Session, model: type, *where: Any) -> int:
+    return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
 def _report(
@@ -243,7 +246,8 @@ def _report(
             random_seed=random_seed,
             scale=scale,
             seconds=seconds,
-            depots=_count(session, Depot),
+            depots=_count(session, Depot, Depot.parent_id.is_(None)),
+            points=_count(session, Depot, Depot.parent_id.is_not(None)),
             categories=_count(session, Category),
             items=_count(session, Item),
             lots=_count(session, Lot),

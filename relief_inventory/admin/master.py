@@ -1,4 +1,5 @@
-"""Master data (主数据): depots, items, categories, counties, users and their roles.
+"""Master data (主数据): depots and township stock points, items, categories, counties and
+their townships, users and their roles.
 
 Lists are readable by every signed-in user (as in the API), users by admins only. Changes
 are the services' own (``warehouse.services.update_depot``, ``set_depot_active``,
@@ -121,12 +122,19 @@ def _optional_int(value: str) -> Any:
     return None if not value.strip() else _int_or_text(value)
 
 
+def _depot_code(view: Any, model_id: int | None) -> str:
+    return "" if model_id is None else view.lookup().label(Depot, model_id, "code")
+
+
 class DepotsView(MasterView):
+    """Depots and the township stock points below them (a point shows its depot above)."""
+
     column_list = (
         "code",
         "name",
         "county_id",
         "level",
+        "parent_id",
         "address",
         "keeper_name",
         "keeper_phone",
@@ -137,6 +145,7 @@ class DepotsView(MasterView):
         "name": "名称",
         "county_id": "县市",
         "level": "级别",
+        "parent_id": "上级仓库",
         "address": "地址",
         "keeper_name": "保管员",
         "keeper_phone": "电话",
@@ -145,9 +154,8 @@ class DepotsView(MasterView):
     column_formatters = {
         "code": code_link,
         "county_id": lambda view, _c, m, _n: view.lookup().label(County, m.county_id),
-        "level": lambda _v, _c, m, _n: {"prefecture": "州级", "county": "县级"}.get(
-            m.level, m.level
-        ),
+        "level": lambda _v, _c, m, _n: m.level_label,
+        "parent_id": lambda view, _c, m, _n: _depot_code(view, m.parent_id),
         "active": lambda _v, _c, m, _n: ACTIVE[m.active],
     }
     column_formatters_export = {k: v for k, v in column_formatters.items() if k != "code"}
@@ -168,6 +176,43 @@ class DepotsView(MasterView):
     def scope(self, actor: Actor) -> ColumnElement[bool]:
         """Keepers their depots, requesters their county's (``stock.scope``)."""
         return scope.depots_clause(actor, Depot.id)
+
+    def prefetch(self, rows: list[Any]) -> None:
+        self.lookup().small(County)
+        self.lookup().preload(Depot, {r.parent_id for r in rows})
+
+
+class TownshipsView(MasterView):
+    """Townships (乡镇): the places a scenario can name and the stock points serve."""
+
+    column_list = ("code", "name", "county_id", "high_risk", "lat", "lon", "active")
+    column_labels = {
+        "code": "乡镇代码",
+        "name": "名称",
+        "county_id": "县市",
+        "high_risk": "高风险",
+        "lat": "纬度",
+        "lon": "经度",
+        "active": "状态",
+    }
+    column_formatters = {
+        "code": code_link,
+        "county_id": lambda view, _c, m, _n: view.lookup().label(County, m.county_id),
+        "high_risk": lambda _v, _c, m, _n: "是" if m.high_risk else "",
+        "active": lambda _v, _c, m, _n: ACTIVE[m.active],
+    }
+    column_formatters_export = {k: v for k, v in column_formatters.items() if k != "code"}
+    editing = Editing(
+        [
+            Field("name", "名称", required=True),
+            Field("lat", "纬度", required=True),
+            Field("lon", "经度", required=True),
+            Field("high_risk", "高风险乡镇", kind="flag"),
+        ],
+        warehouse.update_township,
+        warehouse.set_township_active,
+        {"high_risk": _flag},
+    )
 
     def prefetch(self, rows: list[Any]) -> None:
         self.lookup().small(County)

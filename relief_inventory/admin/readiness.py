@@ -21,7 +21,7 @@ from relief_inventory.readiness import check, services, upkeep
 from relief_inventory.readiness.presets import NAMES, PRESETS, WORST_2024
 from relief_inventory.readiness.travel import TravelSettings
 from relief_inventory.stock import services as stock
-from relief_inventory.warehouse.models import County, Depot
+from relief_inventory.warehouse.models import County, Depot, Township
 
 PRESET_LABELS = {**{p.name: p.title for p in PRESETS.values()}, WORST_2024: "2024年最重灾情"}
 
@@ -41,6 +41,7 @@ def _spec_args(form: Any) -> dict[str, Any]:
     return {
         "preset": form.get("preset") or None,
         "county": form.get("county") or None,
+        "township": form.get("township") or None,
         "relocated": _int(form.get("relocated")),
         "days": _int(form.get("days")),
         "cut_off": [code for code in form.getlist("cut_off") if code],
@@ -70,18 +71,25 @@ class ReadinessLink(OfficeAccess, MenuLink):
 class ReadinessView(OfficeView):
     roles = ROLES
 
-    def _choices(self) -> tuple[list, list]:
+    def _choices(self) -> tuple[list, list, list]:
         with read_session() as session:
             counties = [(c.code, c.name) for c in session.query(County).order_by(County.code)]
+            townships = [
+                (t.code, t.name, name)
+                for t, name in session.query(Township, County.name)
+                .join(County, County.id == Township.county_id)
+                .filter(Township.active.is_(True))
+                .order_by(Township.code)
+            ]
             depots = [(d.code, d.name) for d in session.query(Depot).order_by(Depot.code)]
-        return counties, depots
+        return counties, townships, depots
 
     @expose("/")
     def index(self):  # type: ignore[no-untyped-def]
         """The scenario form; with a preset or a county named, the answer under it."""
         args = request.args
         answer = error = None
-        if args.get("preset") or args.get("county"):
+        if args.get("preset") or args.get("county") or args.get("township"):
             try:
                 with read_session() as session:
                     spec = check.parse(session=session, **_spec_args(args))
@@ -89,12 +97,13 @@ class ReadinessView(OfficeView):
                     answer = check.run(session, spec, _travel())
             except DomainError as refused:
                 error = refused.message + (f"（{refused.field}）" if refused.field else "")
-        counties, depots = self._choices()
+        counties, townships, depots = self._choices()
         return self.render(
             "backoffice/readiness_scenario.html",
             args=args,
             presets=[(name, PRESET_LABELS[name]) for name in NAMES],
             counties=counties,
+            townships=townships,
             depots=depots,
             answer=answer,
             error=error,

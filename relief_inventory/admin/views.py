@@ -19,7 +19,7 @@ from relief_inventory.funds.models import (
     FundSource,
 )
 from relief_inventory.stock.models import Category, Item, Lot, Move, Quant, StockDocument
-from relief_inventory.warehouse.models import County, Depot
+from relief_inventory.warehouse.models import County, Depot, Township
 
 LEDGER = _l("台账")
 FUNDS = _l("救灾资金")
@@ -95,13 +95,18 @@ def _register(admin: Admin, session: scoped_session) -> None:
         view.category = LEDGER
         admin.add_view(view)
     for view in (
-        master.DepotsView(Depot, session, name=_l("仓库"), endpoint="depots", url="/master/depots"),
+        master.DepotsView(
+            Depot, session, name=_l("仓库及预置点"), endpoint="depots", url="/master/depots"
+        ),
         master.ItemsView(Item, session, name=_l("物资"), endpoint="items", url="/master/items"),
         master.CategoriesView(
             Category, session, name=_l("类别"), endpoint="categories", url="/master/categories"
         ),
         master.CountiesView(
             County, session, name=_l("县市"), endpoint="counties", url="/master/counties"
+        ),
+        master.TownshipsView(
+            Township, session, name=_l("乡镇"), endpoint="townships", url="/master/townships"
         ),
         master.UsersView(
             User, session, name=_l("用户与角色"), endpoint="users", url="/master/users"

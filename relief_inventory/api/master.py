@@ -1,4 +1,5 @@
-"""Master data for clients: counties, categories, depots and items, by code."""
+"""Master data for clients: counties, townships, categories, depots (with the township
+stock points) and items, by code."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from flask.views import MethodView
 from relief_inventory.api.common import protected_blueprint, read_session
 from relief_inventory.stock import queries as stock_queries
 from relief_inventory.warehouse import queries as warehouse_queries
-from schemas.stock import CategorySchema, CountySchema, DepotSchema, ItemSchema
+from schemas.stock import CategorySchema, CountySchema, DepotSchema, ItemSchema, TownshipSchema
 
-blp = protected_blueprint("master", __name__, "", "主数据：县市、类别、仓库、物资")
+blp = protected_blueprint("master", __name__, "", "主数据：县市、乡镇、类别、仓库及预置点、物资")
 
 
 @blp.route("/counties")
@@ -19,6 +20,15 @@ class Counties(MethodView):
         """Active counties in code order; coordinates are exact strings."""
         with read_session() as session:
             return warehouse_queries.county_rows(session)
+
+
+@blp.route("/townships")
+class Townships(MethodView):
+    @blp.response(200, TownshipSchema(many=True))
+    def get(self) -> list:
+        """Active townships (乡镇) with their county, high-risk mark and stock points."""
+        with read_session() as session:
+            return warehouse_queries.township_rows(session)
 
 
 @blp.route("/categories")
@@ -34,7 +44,8 @@ class Categories(MethodView):
 class Depots(MethodView):
     @blp.response(200, DepotSchema(many=True))
     def get(self) -> list:
-        """Active depots with their county, level, address, coordinates and keeper."""
+        """Active depots and township stock points (``parent`` set) with their county,
+        level, address, coordinates and keeper."""
         with read_session() as session:
             return warehouse_queries.depot_rows(session)
 

@@ -36,7 +36,7 @@ def print_scenario(answer: dict[str, Any]) -> None:
     title = answer["title"] or "自定义情景"
     cut = f"；阻断：{'、'.join(answer['cut_off'])}" if answer["cut_off"] else ""
     click.echo(
-        f"{title}：{answer['county_name']}（{answer['county']}）转移安置 "
+        f"{title}：{answer['place_name']}（{answer['township'] or answer['county']}）转移安置 "
         f"{answer['relocated']:,} 人，保障 {answer['days']} 天，"
         f"户均 {answer['household_size']} 人{cut}"
     )
@@ -74,6 +74,7 @@ def print_scenario(answer: dict[str, Any]) -> None:
 @readiness.command("scenario")
 @click.option("--preset", type=click.Choice(NAMES), default=None)
 @click.option("--county", default=None, help="County code, e.g. 532322.")
+@click.option("--township", default=None, help="Township code, e.g. 532322102 (its county's).")
 @click.option("--relocated", type=int, default=None, help="People to relocate.")
 @click.option("--days", type=int, default=None, help="Days of support.")
 @click.option("--cut-off", multiple=True, help="A depot code cut off by the disaster (repeat).")
@@ -84,6 +85,7 @@ def print_scenario(answer: dict[str, Any]) -> None:
 def scenario_command(
     preset: str | None,
     county: str | None,
+    township: str | None,
     relocated: int | None,
     days: int | None,
     cut_off: tuple[str, ...],
@@ -99,6 +101,7 @@ def scenario_command(
         spec = check.parse(
             preset=preset,
             county=county,
+            township=township,
             relocated=relocated,
             days=days,
             cut_off=list(cut_off),

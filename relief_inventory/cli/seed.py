@@ -88,6 +88,7 @@ def describe(report: SeedReport) -> str:
         ["项目", "数量"],
         [
             ["储备库", f"{report.depots:,}"],
+            ["乡镇预置点", f"{report.points:,}"],
             ["物资类别", f"{report.categories:,}"],
             ["物资品种", f"{report.items:,}"],
             ["批次", f"{report.lots:,}"],

@@ -1,5 +1,6 @@
 """Master-data import for the initial load of a real prefecture: counties, owners,
-categories, depots, items and users (without secrets) from CSV or Excel.
+categories, depots, townships, township stock points, items and users (without secrets)
+from CSV or Excel.
 
 Every row goes through the same service a person would use (``create_county``,
 ``create_depot``, ``create_item``, ``create_user`` + ``grant_role`` …), audited, inside one
@@ -92,6 +93,31 @@ def _depot(uow: UnitOfWork, row: dict[str, str]) -> None:
     )
 
 
+def _township(uow: UnitOfWork, row: dict[str, str]) -> None:
+    warehouse.create_township(
+        uow,
+        row["code"],
+        row["name"],
+        row["county"],
+        row["lat"],
+        row["lon"],
+        high_risk=_bool(row.get("high_risk") or "0", "high_risk"),
+    )
+
+
+def _point(uow: UnitOfWork, row: dict[str, str]) -> None:
+    warehouse.create_point(
+        uow,
+        code=row["code"],
+        name=row["name"],
+        parent_code=row["parent"],
+        township_code=row["township"],
+        address=row.get("address", ""),
+        keeper_name=row.get("keeper_name", ""),
+        keeper_phone=row.get("keeper_phone", ""),
+    )
+
+
 def _item(uow: UnitOfWork, row: dict[str, str]) -> None:
     catalog.create_item(
         uow,
@@ -136,6 +162,22 @@ SHEETS: dict[str, Sheet] = {
             ("code", "name", "county", "level", "lat", "lon"),
             ("address", "keeper_name", "keeper_phone"),
             _depot,
+            {"depot": "code"},
+        ),
+        Sheet(
+            "townships",
+            "乡镇",
+            ("code", "name", "county", "lat", "lon"),
+            ("high_risk",),
+            _township,
+            {"township": "code"},
+        ),
+        Sheet(
+            "points",
+            "乡镇预置点",
+            ("code", "name", "parent", "township"),
+            ("address", "keeper_name", "keeper_phone"),
+            _point,
             {"depot": "code"},
         ),
         Sheet(

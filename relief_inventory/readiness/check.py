@@ -22,8 +22,8 @@ from relief_inventory.readiness.standards import DEFAULT_HOUSEHOLD_SIZE, needs
 from relief_inventory.readiness.travel import TravelSettings
 from relief_inventory.stock.ownership import OwnerLevel, dispatch_may_use
 from relief_inventory.timeutil import utcnow
-from relief_inventory.warehouse.models import County
-from relief_inventory.warehouse.services import county_by_code, depot_by_code
+from relief_inventory.warehouse.models import County, Township
+from relief_inventory.warehouse.services import county_by_code, depot_by_code, township_by_code
 
 MAX_RELOCATED = 10_000_000
 MAX_DAYS = 90
@@ -40,12 +40,14 @@ class Scenario:
     cut_off: tuple[str, ...] = ()
     household_size: int = DEFAULT_HOUSEHOLD_SIZE
     allow_other_counties: bool = True
+    township: str = ""  # a township of the county: the place instead of the county seat
 
 
 def parse(
     *,
     preset: str | None = None,
     county: str | None = None,
+    township: str | None = None,
     relocated: Any = None,
     days: Any = None,
     cut_off: Any = (),
@@ -54,7 +56,8 @@ def parse(
     session: Session | None = None,
 ) -> Scenario:
     """A scenario from a preset (whose figures the other arguments may override) or from a
-    county, people to relocate and days; each bad value is refused naming its field."""
+    place (a county, or a township of it), people to relocate and days; each bad value is
+    refused naming its field."""
     base: dict[str, Any] = {}
     if preset:
         if preset == WORST_2024:
@@ -74,6 +77,11 @@ def parse(
             names = "、".join([*PRESETS, WORST_2024])
             raise InvalidInput(f"未知预案，可选：{names}", field="preset")
         base["preset"] = preset
+    if township:
+        seat = _township_county(session, township)
+        if county and county != seat.code:
+            raise InvalidInput(f"乡镇 {township} 不属于县市 {county}", field="township")
+        county = seat.code
     county = county or base.get("county")
     if not isinstance(county, str) or not county:
         raise InvalidInput("须指定县市代码或预案", field="county")
@@ -110,7 +118,20 @@ def parse(
             message="户均人数须为 1–20 的整数",
         ),
         allow_other_counties=inputs.parse_flag(allow_other_counties, "allow_other_counties"),
+        township=township or "",
     )
+
+
+def _township_county(session: Session | None, code: Any) -> County:
+    """The county of the township a scenario names (the place's county for ownership, the
+    filed request and who may check it)."""
+    if not isinstance(code, str) or session is None:
+        raise InvalidInput("须为乡镇代码", field="township")
+    try:
+        township = township_by_code(session, code)
+    except NotFound as missing:
+        raise InvalidInput(missing.message, field="township") from None
+    return session.get_one(County, township.county_id)
 
 
 def require_may_check(actor: Actor, spec: Scenario, session: Session) -> None:
@@ -147,7 +168,8 @@ def run(
             raise InvalidInput(missing.message, field=missing.field) from None
     standards = queries.standards(session)
     needed = needs(standards, spec.relocated, spec.days, spec.household_size)
-    sources = queries.sources(session, county, settings)
+    township = township_by_code(session, spec.township) if spec.township else None
+    sources = queries.sources(session, county, settings, township)
     blocked = {d.id for d in cut}
     stock, items = read_nearest(
         session, county.id, sources, blocked, needed, delivery_date(at), spec.allow_other_counties
@@ -161,7 +183,7 @@ def run(
         cut_off=blocked,
         allow_other_counties=spec.allow_other_counties,
     )
-    return layout(session, spec, county, result, sources, items, blocked, at)
+    return layout(session, spec, county, township, result, sources, items, blocked, at)
 
 
 READ_CHUNK = 64  # depots per read of free stock
@@ -217,6 +239,7 @@ def layout(
     session: Session,
     spec: Scenario,
     county: Any,
+    township: Township | None,
     result: scenario.Result,
     sources: list[scenario.Source],
     items: dict[int, scenario.ItemInfo],
@@ -303,6 +326,9 @@ def layout(
     return {
         "county": county.code,
         "county_name": county.name,
+        "township": township.code if township else None,
+        "township_name": township.name if township else None,
+        "place_name": f"{county.name}{township.name}" if township else county.name,
         "title": spec.title,
         "preset": spec.preset,
         "hazard": spec.hazard,

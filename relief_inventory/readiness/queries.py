@@ -26,6 +26,7 @@ from relief_inventory.readiness.models import (
     ReadinessStandard,
     ReportState,
     RoadDistance,
+    TownshipRoad,
 )
 from relief_inventory.readiness.standards import (
     DEFAULT_HOUSEHOLD_SIZE,
@@ -37,7 +38,14 @@ from relief_inventory.readiness.standards import (
 from relief_inventory.readiness.travel import Leg, TravelSettings, estimated_leg, measured_leg
 from relief_inventory.stock import lot_status
 from relief_inventory.stock.models import Category, Item, Lot, Owner, OwnerLevel, Quant
-from relief_inventory.warehouse.models import County, Depot, DepotLevel, Location, LocationKind
+from relief_inventory.warehouse.models import (
+    County,
+    Depot,
+    DepotLevel,
+    Location,
+    LocationKind,
+    Township,
+)
 from relief_inventory.warehouse.services import county_by_code
 
 CENT = Decimal("0.01")
@@ -103,16 +111,39 @@ def road_table(session: Session, county_id: int) -> dict[int, RoadDistance]:
     }
 
 
-def leg(road: RoadDistance | None, depot: Point, place: Point, settings: TravelSettings) -> Leg:
+def township_road_table(session: Session, township_id: int) -> dict[int, TownshipRoad]:
+    return {
+        row.depot_id: row
+        for row in session.scalars(
+            select(TownshipRoad).where(TownshipRoad.township_id == township_id)
+        )
+    }
+
+
+def leg(
+    road: RoadDistance | TownshipRoad | None, depot: Point, place: Point, settings: TravelSettings
+) -> Leg:
     if road is not None:
         return measured_leg(road.km, road.hours, settings)
     return estimated_leg(depot, place, settings)
 
 
-def sources(session: Session, county: County, settings: TravelSettings) -> list[scenario.Source]:
-    """Every active depot, with its road (or estimated) leg to the county seat."""
-    place = Point(float(county.lat), float(county.lon))
-    roads = road_table(session, county.id)
+def sources(
+    session: Session,
+    county: County,
+    settings: TravelSettings,
+    township: Township | None = None,
+) -> list[scenario.Source]:
+    """Every active depot and stock point, with its road (or estimated) leg to the place:
+    the township when one is named, else the county seat."""
+    if township is not None:
+        place = Point(float(township.lat), float(township.lon))
+        roads: dict[int, RoadDistance | TownshipRoad] = dict(
+            township_road_table(session, township.id)
+        )
+    else:
+        place = Point(float(county.lat), float(county.lon))
+        roads = dict(road_table(session, county.id))
     return [
         scenario.Source(
             depot.id,

@@ -20,6 +20,7 @@ from relief_inventory.readiness.models import (
     ItemContent,
     ReadinessStandard,
     RoadDistance,
+    TownshipRoad,
 )
 from relief_inventory.readiness.standards import Basis
 from relief_inventory.readiness.travel import TravelSettings
@@ -27,7 +28,7 @@ from relief_inventory.stock.catalog import item_by_code
 from relief_inventory.stock.models import Category
 from relief_inventory.timeutil import utcnow
 from relief_inventory.uow import UnitOfWork
-from relief_inventory.warehouse.services import county_by_code, depot_by_code
+from relief_inventory.warehouse.services import county_by_code, depot_by_code, township_by_code
 
 MAX_KM = Decimal("5000")
 MAX_HOURS = Decimal("500")
@@ -112,14 +113,7 @@ def set_item_content(uow: UnitOfWork, item: str, content: Any) -> ItemContent:
     return row
 
 
-def set_road_distance(
-    uow: UnitOfWork, depot: str, county: str, *, km: Any, hours: Any = None, note: str = ""
-) -> RoadDistance:
-    """Record the measured road from a depot to a county seat (dispatchers and admins)."""
-    require_role(uow.actor, Role.DISPATCHER)
-    session = uow.session
-    found_depot = depot_by_code(session, depot)
-    found_county = county_by_code(session, county)
+def _road_fields(km: Any, hours: Any, note: Any) -> tuple[Decimal, Decimal | None, str]:
     length = _decimal(km, "km", places=1, maximum=MAX_KM, positive=False)
     time = (
         None
@@ -128,6 +122,18 @@ def set_road_distance(
     )
     if not isinstance(note, str) or len(note) > 255:
         raise InvalidInput("备注不能超过 255 个字符", field="note")
+    return length, time, note.strip()
+
+
+def set_road_distance(
+    uow: UnitOfWork, depot: str, county: str, *, km: Any, hours: Any = None, note: str = ""
+) -> RoadDistance:
+    """Record the measured road from a depot to a county seat (dispatchers and admins)."""
+    require_role(uow.actor, Role.DISPATCHER)
+    session = uow.session
+    found_depot = depot_by_code(session, depot)
+    found_county = county_by_code(session, county)
+    length, time, text = _road_fields(km, hours, note)
     row = session.scalar(
         select(RoadDistance).where(
             RoadDistance.depot_id == found_depot.id, RoadDistance.county_id == found_county.id
@@ -136,7 +142,29 @@ def set_road_distance(
     if row is None:
         row = RoadDistance(depot_id=found_depot.id, county_id=found_county.id, km=length)
         session.add(row)
-    row.km, row.hours, row.note, row.updated_at = length, time, note.strip(), utcnow()
+    row.km, row.hours, row.note, row.updated_at = length, time, text, utcnow()
+    session.flush()
+    return row
+
+
+def set_township_road(
+    uow: UnitOfWork, depot: str, township: str, *, km: Any, hours: Any = None, note: str = ""
+) -> TownshipRoad:
+    """Record the measured road from a depot or stock point to a township."""
+    require_role(uow.actor, Role.DISPATCHER)
+    session = uow.session
+    found_depot = depot_by_code(session, depot)
+    place = township_by_code(session, township)
+    length, time, text = _road_fields(km, hours, note)
+    row = session.scalar(
+        select(TownshipRoad).where(
+            TownshipRoad.depot_id == found_depot.id, TownshipRoad.township_id == place.id
+        )
+    )
+    if row is None:
+        row = TownshipRoad(depot_id=found_depot.id, township_id=place.id, km=length)
+        session.add(row)
+    row.km, row.hours, row.note, row.updated_at = length, time, text, utcnow()
     session.flush()
     return row
 
@@ -155,7 +183,7 @@ def file_requests(
     answer = check.run(uow.session, spec, settings)
     if not answer["plan"]:
         raise Conflict("该情景没有可调拨的物资", field="plan")
-    title = spec.title or f"{answer['county_name']}转移安置{spec.relocated}人{spec.days}天"
+    title = spec.title or f"{answer['place_name']}转移安置{spec.relocated}人{spec.days}天"
     text = reason or f"战备情景推演：{title}；按标准测算生成调拨申请草稿"
     return dispatch.file_request(
         uow,

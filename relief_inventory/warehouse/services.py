@@ -392,3 +392,36 @@ def set_depot_active(uow: UnitOfWork, code: str, active: bool) -> Depot:
     depot.active = active
     uow.session.flush()
     return depot
+
+
+def update_township(
+    uow: UnitOfWork, code: str, *, name: object, lat: object, lon: object, high_risk: object
+) -> Township:
+    """Correct a township's name or coordinates (the scenario's place), or its risk mark."""
+    require_role(uow.actor, Role.ADMIN)
+    township = _any(uow.session, Township, code, "乡镇")
+    if high_risk is not True and high_risk is not False:
+        raise InvalidInput("须为 true 或 false", field="high_risk")
+    township.name = _name(name, "name", 64)
+    township.lat = _coordinate(lat, "lat", 90)
+    township.lon = _coordinate(lon, "lon", 180)
+    township.high_risk = high_risk
+    uow.session.flush()
+    return township
+
+
+def set_township_active(uow: UnitOfWork, code: str, active: bool) -> Township:
+    """A township served by an active stock point stays active (deactivate the point first)."""
+    require_role(uow.actor, Role.ADMIN)
+    township = _any(uow.session, Township, code, "乡镇")
+    if active is not True and active is not False:
+        raise InvalidInput("须为 true 或 false", field="active")
+    if not active:
+        point = uow.session.scalar(
+            select(Depot.code).where(Depot.township_id == township.id, Depot.active.is_(True))
+        )
+        if point is not None:
+            raise Conflict(f"该乡镇仍有启用的预置点（{point}），请先停用预置点", field="active")
+    township.active = active
+    uow.session.flush()
+    return township
