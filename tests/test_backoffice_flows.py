@@ -219,3 +219,25 @@ def test_bad_money_on_the_form_gets_the_services_message(office: Office) -> None
         amount="1e6",
     )
     assert source.status_code == 422
+
+
+def test_sources_and_appropriations_are_reversed_from_their_pages(office: Office) -> None:
+    source = make_source(office.world, "5000.00")
+    money = make_appropriation(office.world, source, "2000.00")
+    finance, county = office.client("finance"), office.client("requester_sb")
+    path, source_path = f"/funds/appropriations/view/{money}", f"/funds/sources/view/{source}"
+    assert 'id="act-reverse"' in finance.get(path).text
+    assert 'id="act-reverse"' not in county.get(path).text
+    refused = act(county, path, "reverse", reason="不该由县里冲销")
+    assert "无权执行此操作" in refused.text and "资金冲销单" not in refused.text
+    blocked = act(finance, source_path, "reverse", reason="录入错误")
+    assert "须先冲销其下达" in blocked.text  # the service's reason, on the source's page
+    proposed = act(finance, path, "reverse", reason="下达县市错误")
+    assert "资金冲销单" in proposed.text
+    reversal = proposed.text.split('id="doc-number">')[1].split("<")[0]
+    pending = finance.get(path).text
+    assert f"冲销待审批（{reversal}）" in pending and 'id="act-reverse"' not in pending
+    act(office.client("finance2"), f"/funds/reversals/view/{reversal}", "approve")
+    assert "已冲销" in finance.get(path).text
+    again = act(finance, source_path, "reverse", reason="录入错误")
+    assert "资金冲销单" in again.text  # nothing appropriated any more: it may go

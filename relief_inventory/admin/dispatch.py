@@ -29,14 +29,11 @@ from relief_inventory.admin.base import (
     read_session,
     try_service,
 )
+from relief_inventory.admin.formpage import form_page
 from relief_inventory.admin.forms import (
     DocForm,
     Field,
     LineTable,
-    new_form_key,
-    parse_header,
-    parse_lines,
-    rows_for_display,
 )
 from relief_inventory.admin.history import chatter
 from relief_inventory.admin.labels import label, options
@@ -506,56 +503,29 @@ class DispatchView(SearchedLedgerView):
             except DomainError:
                 abort(403)
             left = shipping.returnable_items(session, found)
-        posted = request.form if request.method == "POST" else None
-        if posted is not None:
-            values = parse_header(RETURN_FORM, posted)
-            values["lines"] = parse_lines(RETURN_FORM.tables[0], posted)
-            made = try_service(
-                lambda uow: shipping.return_goods(uow, number, **values),
-                what=f"回收 {number}",
-                done=_l("回收单已保存"),
-            )
-            if made is not None:
-                return redirect(url_for("documents.view", number=made.number))
-        rows = rows_for_display(RETURN_FORM.tables[0], posted)
-        if posted is None:
-            rows = [
-                {"item": item, "lot": lot, "available": str(pieces)} for item, lot, pieces in left
-            ]
-        return self.render(
-            "backoffice/doc_form.html",
-            form=RETURN_FORM,
-            posted=posted,
-            rows={"lines": rows},
-            form_key="",
+        return form_page(
+            self,
+            RETURN_FORM,
             cancel_url=url_for(".view", number=number),
-        ), (422 if posted is not None else 200)
+            submit=lambda uow, _key, values: shipping.return_goods(uow, number, **values),
+            opened_to=lambda made: url_for("documents.view", number=made.number),
+            initial_rows={
+                "lines": [
+                    {"item": item, "lot": lot, "available": str(pieces)}
+                    for item, lot, pieces in left
+                ]
+            },
+            keyed=False,
+        )
 
     @expose("/new", methods=("GET", "POST"))
     def new(self):  # type: ignore[no-untyped-def]
-        actor = current_actor()
-        if not (actor.is_admin or actor.has(*REQUEST_FORM.roles)):
-            abort(403)
-        posted = request.form if request.method == "POST" else None
-        if posted is not None:
-            values = parse_header(REQUEST_FORM, posted)
-            values["lines"] = parse_lines(REQUEST_FORM.tables[0], posted)
-            key = posted.get("form_key") or None
-            made = try_service(
-                lambda uow: dispatch.create(uow, idempotency_key=key, **values)[0],
-                what="填报调拨申请",
-                done=_l("调拨申请已保存"),
-            )
-            if made is not None:
-                return redirect(url_for(".view", number=made.number))
-        return self.render(
-            "backoffice/doc_form.html",
-            form=REQUEST_FORM,
-            posted=posted,
-            rows={t.name: rows_for_display(t, posted) for t in REQUEST_FORM.tables},
-            form_key=(posted.get("form_key") if posted else None) or new_form_key(),
+        return form_page(
+            self,
+            REQUEST_FORM,
             cancel_url=url_for(".index_view"),
-        ), (422 if posted is not None else 200)
+            submit=lambda uow, key, values: dispatch.create(uow, idempotency_key=key, **values)[0],
+        )
 
 
 def _received(form: Any, items: list[str]) -> list[dict[str, Any]]:

@@ -29,14 +29,11 @@ from relief_inventory.admin.base import (
     read_session,
     try_service,
 )
+from relief_inventory.admin.formpage import form_page
 from relief_inventory.admin.forms import (
     DocForm,
     Field,
     LineTable,
-    new_form_key,
-    parse_header,
-    parse_lines,
-    rows_for_display,
 )
 from relief_inventory.admin.history import chatter
 from relief_inventory.admin.labels import label, options
@@ -44,7 +41,6 @@ from relief_inventory.admin.login import current_actor
 from relief_inventory.api.printing import pdf_response
 from relief_inventory.auth.actor import Actor, Role
 from relief_inventory.auth.models import User
-from relief_inventory.idempotency import once
 from relief_inventory.stock import scope
 from relief_inventory.stock import services as stock
 from relief_inventory.stock.models import DocKind, DocState, StockDocument
@@ -551,30 +547,7 @@ class DocumentsView(SearchedLedgerView):
         form = FORMS.get(kind)
         if form is None:
             abort(404)
-        actor = current_actor()
-        if not (actor.is_admin or actor.has(Role.KEEPER)):
-            abort(403)
-        posted = request.form if request.method == "POST" else None
-        if posted is not None:
-            values = parse_header(form, posted)
-            for table in form.tables:
-                values[table.name] = parse_lines(table, posted)
-            operation = form.build(values)
-            key = posted.get("form_key") or None
-            made = try_service(
-                lambda uow: once(uow, key, operation, **values)[0],
-                what=f"新建{form.title}",
-                done=_("%(title)s已保存", title=form.title),
-            )
-            if made is not None:
-                return redirect(url_for(".view", number=made.number))
-        return self.render(
-            "backoffice/doc_form.html",
-            form=form,
-            posted=posted,
-            rows={t.name: rows_for_display(t, posted) for t in form.tables},
-            form_key=(posted.get("form_key") if posted else None) or new_form_key(),
-        ), (422 if posted is not None else 200)
+        return form_page(self, form, cancel_url=url_for(".index_view"), roles=(Role.KEEPER,))
 
 
 LOT_OPTIONS = 20

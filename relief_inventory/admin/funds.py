@@ -26,7 +26,8 @@ from relief_inventory.admin.base import (
     read_session,
     try_service,
 )
-from relief_inventory.admin.forms import DocForm, Field, new_form_key, parse_header
+from relief_inventory.admin.formpage import form_page
+from relief_inventory.admin.forms import DocForm, Field
 from relief_inventory.admin.history import chatter
 from relief_inventory.admin.labels import label, options
 from relief_inventory.admin.login import current_actor
@@ -47,7 +48,6 @@ from relief_inventory.funds.models import (
     ReversalTarget,
 )
 from relief_inventory.funds.models import RequestState as ReversalState
-from relief_inventory.idempotency import once
 from relief_inventory.timeutil import format_local
 from relief_inventory.warehouse.models import County
 from reports.printing import PrintOptions, print_document
@@ -152,38 +152,89 @@ def link(endpoint: str, number: str) -> Markup:
     return Markup('<a href="{}">{}</a>').format(url_for(endpoint, number=number), number)
 
 
-def render_form(view: Any, form: DocForm, cancel: str):  # type: ignore[no-untyped-def]
-    """A header-only form (sources, appropriations, releases): the service call is made
-    once per form key, a refusal shows the form again with the service's message."""
-    actor = current_actor()
-    if not (actor.is_admin or actor.has(*form.roles)):
-        abort(403)
-    posted = request.form if request.method == "POST" else None
-    if posted is not None:
-        values = parse_header(form, posted)
-        key = posted.get("form_key") or None
-        operation = form.build(values)
-        made = try_service(
-            lambda uow: once(uow, key, operation, **values)[0],
-            what=f"新建{form.title}",
-            done=_("%(title)s已保存", title=form.title),
-        )
-        if made is not None:
-            return redirect(url_for(".view", number=made.number))
-    return view.render(
-        "backoffice/doc_form.html",
-        form=form,
-        posted=posted,
-        rows={},
-        form_key=(posted.get("form_key") if posted else None) or new_form_key(),
-        cancel_url=cancel,
-    ), (422 if posted is not None else 200)
+class FundDocumentsView(SearchedLedgerView):
+    """What the funds lists share: newest first, each number a link to its page (plain
+    text in exports), the page being the document (no Flask-Admin detail view)."""
 
-
-class ReleasesView(SearchedLedgerView):
-    roles = ()
+    roles: tuple[str, ...] = ()
     can_view_details = False
     list_template = "backoffice/funds_list.html"
+    column_default_sort = ("id", True)
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        self.column_formatters = {
+            **self.column_formatters,
+            "number": lambda _v, _c, m, _n: link(".view", m.number),
+        }
+        self.column_formatters_export = {
+            **self.column_formatters,
+            "number": lambda _v, _c, m, _n: m.number,
+        }
+        super().__init__(*args, **kwargs)
+
+
+def reversal_notes(actor: Actor, detail: dict) -> tuple[str | None, list[tuple[str, str]]]:
+    """The banner of a reversed fund document, or of one being reversed, and the link to
+    its reversal (for finance and auditors, who may open reversals)."""
+    banner = None
+    if detail["reversed_by"]:
+        banner = _("作废：已冲销（%(number)s）", number=detail["reversed_by"])
+    elif detail["reversal_pending"]:
+        banner = _("冲销待审批（%(number)s）", number=detail["reversal_pending"])
+    related = [
+        (f"{_('冲销单')} {detail[key]}", url_for("reversals.view", number=detail[key]))
+        for key in ("reversed_by", "reversal_pending")
+        if detail[key] and fund_queries.county_scope(actor) is None
+    ]
+    return banner, related
+
+
+class ReversibleView(FundDocumentsView):
+    """A fund document (source, appropriation, release) whose page proposes its reversal
+    (冲销) to finance, as ``funds.services.reverse_*`` does for the API: the button shows
+    when ``check_propose_reversal`` passes and nothing is reversed or being reversed;
+    whether this one may be reversed (its appropriations, its releases …) is the service's
+    to say under its locks, on the page. A second finance person decides the proposal on
+    the reversal's own page."""
+
+    reverse: Callable[..., FundReversalRequest]  # the service, as a staticmethod
+
+    def reversal_actions(self, actor: Actor, detail: dict) -> list[sheets.Action]:
+        if detail["reversed_by"] or detail["reversal_pending"]:
+            return []
+        if not allowed(lambda: funds.check_propose_reversal(actor)):
+            return []
+        reason = sheets.Input("reason", _("理由（必填）"), required=True)
+        confirm = _("确定提出冲销？须由另一名财务人员审批。")
+        return [sheets.Action("reverse", _("冲销"), "warning", [reason], confirm=confirm)]
+
+    def propose_reversal(self, number: str) -> Any:
+        """The proposal's page when the service accepts, this page with its message if not."""
+        reason = request.form.get("reason", "")
+        done = try_service(
+            lambda uow: type(self).reverse(uow, number, reason=reason),
+            what=f"reverse {number}",
+            done=_("操作成功"),
+        )
+        if done is not None:
+            return redirect(url_for("reversals.view", number=done.number))
+        return redirect(url_for(".view", number=number))
+
+    def readable(self, session: Session, number: str) -> dict:
+        """This document's detail as the user may read it; 404 as for a missing one."""
+        raise NotImplementedError
+
+    @expose("/act/<number>/<action>", methods=("POST",))
+    def act(self, number: str, action: str):  # type: ignore[no-untyped-def]
+        with read_session() as session:
+            self.readable(session, number)
+        if action != "reverse":
+            abort(404)
+        return self.propose_reversal(number)
+
+
+class ReleasesView(ReversibleView):
+    reverse = staticmethod(funds.reverse_release)
     new_label = _l("申请资金拨付")
     search_hint = _l("拨付单号")
     column_list = (
@@ -196,7 +247,6 @@ class ReleasesView(SearchedLedgerView):
         "created_at",
     )
     column_sortable_list = ("number", "created_at", "amount")
-    column_default_sort = ("id", True)
     column_labels = {
         "number": _l("拨付单号"),
         "county_id": _l("县市"),
@@ -207,14 +257,12 @@ class ReleasesView(SearchedLedgerView):
         "created_at": _l("申请时间"),
     }
     column_formatters = {
-        "number": lambda _v, _c, m, _n: link("releases.view", m.number),
         "county_id": lambda view, _c, m, _n: view.lookup().label(County, m.county_id),
         "purpose": lambda _v, _c, m, _n: label(Purpose.LABELS, m.purpose),
         "amount": lambda _v, _c, m, _n: money(m.amount),
         "state": lambda _v, _c, m, _n: label(ReleaseState.LABELS, m.state),
         "created_at": local_time,
     }
-    column_formatters_export = {**column_formatters, "number": lambda _v, _c, m, _n: m.number}
 
     def scope(self, actor: Actor) -> ColumnElement[bool]:
         return county_clause(actor, FundRelease.county_id)
@@ -297,22 +345,9 @@ class ReleasesView(SearchedLedgerView):
                 sheets.Action("reject", _l("驳回"), "danger", [reason]),
             ),
         ]
-        reversible = found.state == ReleaseState.RELEASED and not (
-            detail["reversed_by"] or detail["reversal_pending"]
+        paid_reversal = (
+            self.reversal_actions(actor, detail) if found.state == ReleaseState.RELEASED else []
         )
-        if reversible:  # a paid release, not reversed or being reversed: finance may propose
-            candidates.append(
-                (
-                    lambda: funds.check_propose_reversal(actor),
-                    sheets.Action(
-                        "reverse",
-                        _l("冲销"),
-                        "warning",
-                        [reason],
-                        confirm=_l("确定提出冲销？须由另一名财务人员审批。"),
-                    ),
-                )
-            )
         fields: list[tuple[str, Any]] = [
             (_l("县市"), f"{detail['county_name']}（{detail['county']}）"),
             (
@@ -363,16 +398,8 @@ class ReleasesView(SearchedLedgerView):
                     url_for("sources.view", number=detail["source"]),
                 )
             )
-        banner = None
-        if detail["reversed_by"]:
-            banner = _("作废：已冲销（%(number)s）", number=detail["reversed_by"])
-        elif detail["reversal_pending"]:
-            banner = _("冲销待审批（%(number)s）", number=detail["reversal_pending"])
-        for key in ("reversed_by", "reversal_pending"):
-            if detail[key] and fund_queries.county_scope(actor) is None:
-                related.append(
-                    (f"{_('冲销单')} {detail[key]}", url_for("reversals.view", number=detail[key]))
-                )
+        banner, reversals = reversal_notes(actor, detail)
+        related += reversals
         return sheets.Sheet(
             kind_label=_l("资金拨付"),
             number=found.number,
@@ -380,7 +407,7 @@ class ReleasesView(SearchedLedgerView):
             state=found.state,
             state_label=label(ReleaseState.LABELS, found.state),
             act_url=url_for(".act", number=found.number, action="x")[:-1],
-            actions=[a for check, a in candidates if allowed(check)],
+            actions=[a for check, a in candidates if allowed(check)] + paid_reversal,
             fields=fields,
             tables=[signatures],
             related=related,
@@ -410,15 +437,12 @@ class ReleasesView(SearchedLedgerView):
                 uow, number, payment_reference=form.get("payment_reference", "")
             ),
             "reject": lambda uow: funds.reject(uow, number, reason=form.get("reason", "")),
-            "reverse": lambda uow: funds.reverse_release(
-                uow, number, reason=form.get("reason", "")
-            ),
         }
+        if action == "reverse":
+            return self.propose_reversal(number)
         if action not in work:
             abort(404)
-        done = try_service(work[action], what=f"{action} {number}", done=_l("操作成功"))
-        if action == "reverse" and done is not None:
-            return redirect(url_for("reversals.view", number=done.number))
+        try_service(work[action], what=f"{action} {number}", done=_("操作成功"))
         return redirect(url_for(".view", number=number))
 
     @expose("/print/<number>")
@@ -433,19 +457,15 @@ class ReleasesView(SearchedLedgerView):
 
     @expose("/new", methods=("GET", "POST"))
     def new(self):  # type: ignore[no-untyped-def]
-        return render_form(self, RELEASE_FORM, url_for(".index_view"))
+        return form_page(self, RELEASE_FORM, cancel_url=url_for(".index_view"))
 
 
-class AppropriationsView(SearchedLedgerView):
-    roles = ()
-    can_view_details = False
-    list_template = "backoffice/funds_list.html"
+class AppropriationsView(ReversibleView):
     new_label = _l("新建资金下达")
     new_roles = (Role.FINANCE,)
     search_hint = _l("下达单号或文号")
     column_list = ("number", "county_id", "document_number", "amount", "issued_on", "created_at")
     column_sortable_list = ("number", "created_at")
-    column_default_sort = ("id", True)
     column_labels = {
         "number": _l("下达单号"),
         "county_id": _l("县市"),
@@ -455,12 +475,10 @@ class AppropriationsView(SearchedLedgerView):
         "created_at": _l("录入时间"),
     }
     column_formatters = {
-        "number": lambda _v, _c, m, _n: link("appropriations.view", m.number),
         "county_id": lambda view, _c, m, _n: view.lookup().label(County, m.county_id),
         "amount": lambda _v, _c, m, _n: money(m.amount),
         "created_at": local_time,
     }
-    column_formatters_export = {**column_formatters, "number": lambda _v, _c, m, _n: m.number}
 
     def scope(self, actor: Actor) -> ColumnElement[bool]:
         return county_clause(actor, Appropriation.county_id)
@@ -471,14 +489,19 @@ class AppropriationsView(SearchedLedgerView):
     def prefetch(self, rows: list[Any]) -> None:
         self.lookup().small(County)
 
+    reverse = staticmethod(funds.reverse_appropriation)
+
+    def readable(self, session: Session, number: str) -> dict:
+        try:
+            return fund_queries.appropriation_detail(session, current_actor(), number[:32])
+        except DomainError:
+            abort(404)
+
     @expose("/view/<number>")
     def view(self, number: str):  # type: ignore[no-untyped-def]
         actor = current_actor()
         with read_session() as session:
-            try:
-                detail = fund_queries.appropriation_detail(session, actor, number[:32])
-            except DomainError:
-                abort(404)
+            detail = self.readable(session, number)
             found = session.scalar(select(Appropriation).where(Appropriation.number == number))
             releases = session.execute(
                 select(FundRelease.number, FundRelease.amount, FundRelease.state)
@@ -497,13 +520,15 @@ class AppropriationsView(SearchedLedgerView):
                         url_for("sources.view", number=detail["source"]),
                     ),
                 )
+            banner, reversals = reversal_notes(actor, detail)
             sheet = sheets.Sheet(
                 kind_label=_l("资金下达"),
                 number=number,
                 states=[("live", _l("已下达"))],
                 state="reversed" if detail["reversed_by"] else "live",
                 state_label=_l("已冲销") if detail["reversed_by"] else _l("已下达"),
-                act_url="",
+                act_url=url_for(".act", number=number, action="x")[:-1],
+                actions=self.reversal_actions(actor, detail),
                 fields=[
                     (_l("县市"), f"{detail['county_name']}（{detail['county']}）"),
                     (_l("文号"), detail["document_number"]),
@@ -530,26 +555,24 @@ class AppropriationsView(SearchedLedgerView):
                         numeric={1},
                     )
                 ],
-                related=related,
+                related=related + reversals,
+                banner=banner,
                 history=chatter(session, "appropriation", found.id, number),
             )
         return self.render("backoffice/sheet.html", sheet=sheet)
 
     @expose("/new", methods=("GET", "POST"))
     def new(self):  # type: ignore[no-untyped-def]
-        return render_form(self, APPROPRIATION_FORM, url_for(".index_view"))
+        return form_page(self, APPROPRIATION_FORM, cancel_url=url_for(".index_view"))
 
 
-class SourcesView(SearchedLedgerView):
+class SourcesView(ReversibleView):
     roles = (Role.FINANCE, Role.AUDITOR)
-    can_view_details = False
-    list_template = "backoffice/funds_list.html"
     new_label = _l("新建资金来源")
     new_roles = (Role.FINANCE,)
     search_hint = _l("来源单号或文号")
     column_list = ("number", "level", "kind", "year", "document_number", "amount", "issued_on")
     column_sortable_list = ("number", "year")
-    column_default_sort = ("id", True)
     column_labels = {
         "number": _l("来源单号"),
         "level": _l("层级"),
@@ -560,24 +583,27 @@ class SourcesView(SearchedLedgerView):
         "issued_on": _l("下达日期"),
     }
     column_formatters = {
-        "number": lambda _v, _c, m, _n: link("sources.view", m.number),
         "level": lambda _v, _c, m, _n: label(FundLevel.LABELS, m.level),
         "kind": lambda _v, _c, m, _n: label(FundKind.LABELS, m.kind),
         "amount": lambda _v, _c, m, _n: money(m.amount),
     }
-    column_formatters_export = {**column_formatters, "number": lambda _v, _c, m, _n: m.number}
 
     def search_clause(self, term: str) -> ColumnElement[bool]:
         return (FundSource.number == term.upper()) | (FundSource.document_number == term)
+
+    reverse = staticmethod(funds.reverse_source)
+
+    def readable(self, session: Session, number: str) -> dict:
+        try:
+            return fund_queries.source_detail(session, current_actor(), number[:32])
+        except DomainError:
+            abort(404)
 
     @expose("/view/<number>")
     def view(self, number: str):  # type: ignore[no-untyped-def]
         actor = current_actor()
         with read_session() as session:
-            try:
-                detail = fund_queries.source_detail(session, actor, number[:32])
-            except DomainError:
-                abort(404)
+            detail = self.readable(session, number)
             found = session.scalar(select(FundSource).where(FundSource.number == number))
             children = session.execute(
                 select(Appropriation.number, County.name, Appropriation.amount)
@@ -585,13 +611,15 @@ class SourcesView(SearchedLedgerView):
                 .where(Appropriation.source_id == found.id)
                 .order_by(Appropriation.number)
             ).all()
+            banner, reversals = reversal_notes(actor, detail)
             sheet = sheets.Sheet(
                 kind_label=_l("资金来源"),
                 number=number,
                 states=[("live", _l("已到账"))],
                 state="reversed" if detail["reversed_by"] else "live",
                 state_label=_l("已冲销") if detail["reversed_by"] else _l("已到账"),
-                act_url="",
+                act_url=url_for(".act", number=number, action="x")[:-1],
+                actions=self.reversal_actions(actor, detail),
                 fields=[
                     (_l("层级"), label(FundLevel.LABELS, detail["level"])),
                     (_l("类别"), label(FundKind.LABELS, detail["kind"])),
@@ -620,14 +648,16 @@ class SourcesView(SearchedLedgerView):
                 related=[
                     (f"{_('资金下达')} {n}", url_for("appropriations.view", number=n))
                     for n, _c, _a in children
-                ],
+                ]
+                + reversals,
+                banner=banner,
                 history=chatter(session, "fund_source", found.id, number),
             )
         return self.render("backoffice/sheet.html", sheet=sheet)
 
     @expose("/new", methods=("GET", "POST"))
     def new(self):  # type: ignore[no-untyped-def]
-        return render_form(self, SOURCE_FORM, url_for(".index_view"))
+        return form_page(self, SOURCE_FORM, cancel_url=url_for(".index_view"))
 
 
 REVERSAL_STATES = [("proposed", _l("待审批")), ("approved", _l("已生效"))]
@@ -638,15 +668,14 @@ TARGET_VIEWS = {
 }
 
 
-class ReversalsView(SearchedLedgerView):
+class ReversalsView(FundDocumentsView):
     """冲销单 (CZ-…): a proposal takes effect only when a second finance person approves."""
 
     roles = (Role.FINANCE, Role.AUDITOR)
-    can_view_details = False
+    list_template = SearchedLedgerView.list_template
     search_hint = _l("冲销单号")
     column_list = ("number", "target", "amount", "reason", "state", "created_at")
     column_sortable_list = ("number", "created_at")
-    column_default_sort = ("id", True)
     column_labels = {
         "number": _l("冲销单号"),
         "target": _l("冲销对象"),
@@ -656,13 +685,11 @@ class ReversalsView(SearchedLedgerView):
         "created_at": _l("提出时间"),
     }
     column_formatters = {
-        "number": lambda _v, _c, m, _n: link("reversals.view", m.number),
         "target": lambda _v, _c, m, _n: label(ReversalTarget.LABELS, m.target),
         "amount": lambda _v, _c, m, _n: money(m.amount),
         "state": lambda _v, _c, m, _n: label(ReversalState.LABELS, m.state),
         "created_at": local_time,
     }
-    column_formatters_export = {**column_formatters, "number": lambda _v, _c, m, _n: m.number}
 
     def search_clause(self, term: str) -> ColumnElement[bool]:
         return FundReversalRequest.number == term.upper()
