@@ -201,6 +201,10 @@ def test_back_office_lists_points_and_townships(world, app):
     assert "大庄镇" in townships and "维的乡" in townships
     scenario = client.get(f"/readiness/?township={DAZHUANG}&relocated=100&days=1")
     assert "双柏县大庄镇转移安置" in scenario.get_data(as_text=True)
+    requester = app.test_client()
+    login(requester, "requester_sb")
+    own = requester.get("/master/townships/").get_data(as_text=True)
+    assert "大庄镇" in own and "维的乡" not in own  # another county's townships stay hidden
 
 
 def test_stocked_point_keeps_fefo_and_usable_rules(world):

@@ -101,7 +101,7 @@ def test_annual_summary_pdf_reads_the_facts(session):
         "冬春救助资金下达县市32,270,000.00元",
         "防汛抗旱、地质灾害救灾救助资金下达12,350,000.00元",
         "保障受灾困难群众206,600人",
-        "合计0259,68142,381217,300",  # by category: opening, in, out, closing
+        "合计0262,17344,873217,300",  # by category: opening, in, out, closing
         "第1页共",
     ):
         assert label in shown, label
@@ -161,7 +161,8 @@ def test_stock_ledger_closes_on_the_shelves_and_ties_in_excel(session):
     subtotals = [
         r for r in sheet.iter_rows(min_row=2) if str(r[6].value).startswith("=SUBTOTAL(9,G")
     ]
-    assert len(subtotals) == 11 + 1  # one per depot and the grand total
+    # one per depot, one per township stock point (13, seed/points.py), the grand total
+    assert len(subtotals) == 11 + 13 + 1
     assert total_row(sheet)[6] == f"=SUBTOTAL(9,G2:G{sheet.max_row - 1})"
     numbers = [r[6].value for r in sheet.iter_rows(min_row=2) if isinstance(r[6].value, int)]
     assert sum(numbers) == 217_300

@@ -16,7 +16,7 @@ from datetime import date, datetime
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from relief_inventory.auth.services import system_actor
 from relief_inventory.cli import main
@@ -24,7 +24,7 @@ from relief_inventory.db import make_engine
 from relief_inventory.stock.models import Category, Item, Lot, Move, Quant, StockDocument
 from relief_inventory.stock.queries import stock_summary
 from relief_inventory.timeutil import LOCAL_ZONE, to_local
-from relief_inventory.warehouse.models import Location, LocationKind
+from relief_inventory.warehouse.models import Depot, Location, LocationKind
 from seed.execute import Executor
 from seed.generate import database_is_empty, issued_to_counties, reset_database
 from seed.plan import plan_replica
@@ -34,6 +34,7 @@ from tests.conftest import BACKENDS, PG_URL, pg_schema_url, require_pg
 from tests.factories import build_world, receive_basic
 
 FACT_DEPOTS = 11
+SEEDED_POINTS = 13  # township stock points below the county depots (seed/points.py)
 FACT_CATEGORIES = 10
 FACT_ON_HAND = 217_300
 FACT_QUILTS_AND_CLOTHING = 8_496
@@ -84,9 +85,22 @@ def test_seed_prints_the_facts_and_the_demo_logins(seeded):
         assert f"{user.username}" in output and user.password in output
 
 
+def _parents(session: Session) -> dict[str, str]:
+    """Each depot's code, a township stock point mapped to the depot above it."""
+    above = aliased(Depot)
+    return {
+        code: parent or code
+        for code, parent in session.execute(
+            select(Depot.code, above.code).outerjoin(above, above.id == Depot.parent_id)
+        )
+    }
+
+
 def test_eleven_depots_ten_categories_217300_pieces(session):
     summary = stock_summary(session)
-    assert len(summary.depots) == FACT_DEPOTS
+    parents = _parents(session)
+    assert len({parents[code] for code, _ in summary.depots}) == FACT_DEPOTS
+    assert sum(parents[code] != code for code, _ in summary.depots) == SEEDED_POINTS
     assert len(summary.categories) == FACT_CATEGORIES
     assert summary.total == FACT_ON_HAND
     expected = {c.code: c.on_hand for c in load_reference().categories}
@@ -168,7 +182,12 @@ def test_the_plan_is_deterministic_and_is_what_was_seeded(session):
     assert plan_replica(reference, 2024, 0).steps == plan.steps
     assert plan_replica(reference, 2025, 0).steps != plan.steps
     summary = stock_summary(session)
-    assert {key: qty for key, qty in summary.cells.items() if qty} == plan.on_hand
+    parents = _parents(session)
+    folded: dict[tuple[str, str], int] = {}
+    for (depot, category), qty in summary.cells.items():  # the points' stock came from above
+        key = (parents[depot], category)
+        folded[key] = folded.get(key, 0) + qty
+    assert {key: qty for key, qty in folded.items() if qty} == plan.on_hand
 
 
 def test_stock_summary_cli_on_the_seeded_prefecture(seeded):

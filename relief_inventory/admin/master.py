@@ -30,7 +30,7 @@ from relief_inventory.auth.models import RoleGrant, User
 from relief_inventory.stock import catalog, scope
 from relief_inventory.stock.models import Category
 from relief_inventory.warehouse import services as warehouse
-from relief_inventory.warehouse.models import County, Depot
+from relief_inventory.warehouse.models import County, Depot, Township
 
 ACTIVE = {True: "启用", False: "停用"}
 
@@ -120,6 +120,14 @@ def _flag(value: str) -> bool:
 
 def _optional_int(value: str) -> Any:
     return None if not value.strip() else _int_or_text(value)
+
+
+def visible_counties(actor: Actor, county_id: Any) -> ColumnElement[bool]:
+    """The counties of the depots the actor sees, and a requester's own."""
+    if scope.sees_everything(actor):
+        return true()
+    visible = select(Depot.county_id).where(scope.depots_clause(actor, Depot.id))
+    return or_(county_id.in_(visible), county_id.in_(actor.county_ids))
 
 
 def _depot_code(view: Any, model_id: int | None) -> str:
@@ -214,6 +222,10 @@ class TownshipsView(MasterView):
         {"high_risk": _flag},
     )
 
+    def scope(self, actor: Actor) -> ColumnElement[bool]:
+        """The townships of the counties the actor sees (``visible_counties``)."""
+        return visible_counties(actor, Township.county_id)
+
     def prefetch(self, rows: list[Any]) -> None:
         self.lookup().small(County)
 
@@ -222,11 +234,7 @@ class CountiesView(MasterView):
     column_list = ("code", "name", "lat", "lon", "active")
 
     def scope(self, actor: Actor) -> ColumnElement[bool]:
-        """The counties of the depots the actor sees, and a requester's own."""
-        if scope.sees_everything(actor):
-            return true()
-        visible = select(Depot.county_id).where(scope.depots_clause(actor, Depot.id))
-        return or_(County.id.in_(visible), County.id.in_(actor.county_ids))
+        return visible_counties(actor, County.id)
 
     column_labels = {
         "code": "区划代码",

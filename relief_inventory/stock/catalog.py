@@ -11,6 +11,7 @@ from relief_inventory.auth.actor import Role
 from relief_inventory.auth.policy import require_role
 from relief_inventory.db import once_per_session
 from relief_inventory.errors import Conflict, InvalidInput, NotFound
+from relief_inventory.master_active import switch_active
 from relief_inventory.money import parse_amount
 from relief_inventory.stock.lines import text as parse_text
 from relief_inventory.stock.models import Category, Item, Owner, OwnerLevel, Tracking
@@ -164,17 +165,17 @@ def set_category_active(uow: UnitOfWork, code: str, active: bool) -> Category:
     """A category with active items stays active (deactivate the items first)."""
     require_role(uow.actor, Role.ADMIN)
     category = _master(uow.session, Category, code, "类别")
-    if active is not True and active is not False:
-        raise InvalidInput("须为 true 或 false", field="active")
-    if not active:
-        item = uow.session.scalar(
-            select(Item.code).where(Item.category_id == category.id, Item.active.is_(True))
-        )
-        if item is not None:
-            raise Conflict(f"该类别仍有启用的物资（{item}），请先停用物资", field="active")
-    category.active = active
-    uow.session.flush()
-    return category
+    return switch_active(
+        uow,
+        category,
+        active,
+        off=[
+            (
+                select(Item.code).where(Item.category_id == category.id, Item.active.is_(True)),
+                "该类别仍有启用的物资（{}），请先停用物资",
+            )
+        ],
+    )
 
 
 def update_item(
@@ -214,14 +215,14 @@ def set_item_active(uow: UnitOfWork, code: str, active: bool) -> Item:
 
     require_role(uow.actor, Role.ADMIN)
     item = _master(uow.session, Item, code, "物资")
-    if active is not True and active is not False:
-        raise InvalidInput("须为 true 或 false", field="active")
-    if not active:
-        held = uow.session.scalar(
-            select(Quant.id).where(Quant.item_id == item.id, Quant.on_hand > 0).limit(1)
-        )
-        if held is not None:
-            raise Conflict("该物资仍有库存，不能停用", field="active")
-    item.active = active
-    uow.session.flush()
-    return item
+    return switch_active(
+        uow,
+        item,
+        active,
+        off=[
+            (
+                select(Quant.id).where(Quant.item_id == item.id, Quant.on_hand > 0),
+                "该物资仍有库存，不能停用",
+            )
+        ],
+    )

@@ -13,6 +13,7 @@ from relief_inventory.auth.actor import Role
 from relief_inventory.auth.policy import require_role
 from relief_inventory.db import once_per_session
 from relief_inventory.errors import Conflict, InvalidInput, NotFound
+from relief_inventory.master_active import switch_active
 from relief_inventory.uow import UnitOfWork
 from relief_inventory.warehouse.models import (
     County,
@@ -324,17 +325,17 @@ def set_county_active(uow: UnitOfWork, code: str, active: bool) -> County:
     """A county with active depots stays active (deactivate the depots first)."""
     require_role(uow.actor, Role.ADMIN)
     county = _any(uow.session, County, code, "县市")
-    if active is not True and active is not False:
-        raise InvalidInput("须为 true 或 false", field="active")
-    if not active:
-        depots = uow.session.scalar(
-            select(Depot.code).where(Depot.county_id == county.id, Depot.active.is_(True))
-        )
-        if depots is not None:
-            raise Conflict(f"该县市仍有启用的仓库（{depots}），请先停用仓库", field="active")
-    county.active = active
-    uow.session.flush()
-    return county
+    return switch_active(
+        uow,
+        county,
+        active,
+        off=[
+            (
+                select(Depot.code).where(Depot.county_id == county.id, Depot.active.is_(True)),
+                "该县市仍有启用的仓库（{}），请先停用仓库",
+            )
+        ],
+    )
 
 
 def update_depot(
@@ -369,29 +370,29 @@ def set_depot_active(uow: UnitOfWork, code: str, active: bool) -> Depot:
 
     require_role(uow.actor, Role.ADMIN)
     depot = _any(uow.session, Depot, code, "仓库")
-    if active is not True and active is not False:
-        raise InvalidInput("须为 true 或 false", field="active")
-    if active and depot.parent_id is not None:
-        parent = uow.session.get(Depot, depot.parent_id)
-        if parent is None or not parent.active:
-            raise Conflict("上级仓库已停用，不能启用其预置点", field="active")
-    if not active:
-        point = uow.session.scalar(
-            select(Depot.code).where(Depot.parent_id == depot.id, Depot.active.is_(True))
-        )
-        if point is not None:
-            raise Conflict(f"该仓库仍有启用的预置点（{point}），请先停用预置点", field="active")
-        held = uow.session.scalar(
-            select(Quant.id)
-            .join(Location, Location.id == Quant.location_id)
-            .where(Location.depot_id == depot.id, Quant.on_hand > 0)
-            .limit(1)
-        )
-        if held is not None:
-            raise Conflict("该仓库仍有库存，不能停用（请先调出或报废）", field="active")
-    depot.active = active
-    uow.session.flush()
-    return depot
+    return switch_active(
+        uow,
+        depot,
+        active,
+        off=[
+            (
+                select(Depot.code).where(Depot.parent_id == depot.id, Depot.active.is_(True)),
+                "该仓库仍有启用的预置点（{}），请先停用预置点",
+            ),
+            (
+                select(Quant.id)
+                .join(Location, Location.id == Quant.location_id)
+                .where(Location.depot_id == depot.id, Quant.on_hand > 0),
+                "该仓库仍有库存，不能停用（请先调出或报废）",
+            ),
+        ],
+        on=[
+            (
+                select(Depot.code).where(Depot.id == depot.parent_id, Depot.active.is_(False)),
+                "上级仓库已停用，不能启用其预置点",
+            )
+        ],
+    )
 
 
 def update_township(
@@ -414,14 +415,14 @@ def set_township_active(uow: UnitOfWork, code: str, active: bool) -> Township:
     """A township served by an active stock point stays active (deactivate the point first)."""
     require_role(uow.actor, Role.ADMIN)
     township = _any(uow.session, Township, code, "乡镇")
-    if active is not True and active is not False:
-        raise InvalidInput("须为 true 或 false", field="active")
-    if not active:
-        point = uow.session.scalar(
-            select(Depot.code).where(Depot.township_id == township.id, Depot.active.is_(True))
-        )
-        if point is not None:
-            raise Conflict(f"该乡镇仍有启用的预置点（{point}），请先停用预置点", field="active")
-    township.active = active
-    uow.session.flush()
-    return township
+    return switch_active(
+        uow,
+        township,
+        active,
+        off=[
+            (
+                select(Depot.code).where(Depot.township_id == township.id, Depot.active.is_(True)),
+                "该乡镇仍有启用的预置点（{}），请先停用预置点",
+            )
+        ],
+    )
