@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -15,6 +16,7 @@ from relief_inventory.auth import services as auth
 from relief_inventory.db import open_session
 from relief_inventory.stock import services as stock
 from relief_inventory.stock.models import StockDocument
+from relief_inventory.timeutil import local_today
 from tests.backoffice_tools import Office, csrf_token, make_office, office_url, post_form
 from tests.conftest import BACKENDS
 from tests.factories import receive_basic
@@ -327,3 +329,48 @@ def test_history_shows_local_time_names_and_labels_not_ids(office: Office) -> No
     assert "depot_id" not in chatter and "created_by_id" not in chatter
     assert re.search(r"创建时间：\d{4}-\d\d-\d\d \d\d:\d\d；", chatter)
     assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:", chatter)  # no raw UTC instants
+
+
+def test_a_rotation_declares_its_difference_on_the_form(office: Office) -> None:
+    client = office.client("keeper_sb")
+    expiry = (local_today() + timedelta(days=720)).isoformat()
+    rotation = {
+        "depot": "SB",
+        "partner": "楚雄粮油公司",
+        "out_lines-item": "RICE-10",
+        "out_lines-lot": "R-SB-1",
+        "out_lines-quantity": "10",
+        "in_lines-item": "RICE-10",
+        "in_lines-lot": "R-SB-ROT",
+        "in_lines-quantity": "8",
+        "in_lines-expiry_date": expiry,
+    }
+    undeclared = post_form(client, "/documents/new/rotation", "/documents/new/rotation", **rotation)
+    assert undeclared.status_code == 422 and "differences" in undeclared.text
+    declared = post_form(
+        client,
+        "/documents/new/rotation",
+        "/documents/new/rotation",
+        **rotation,
+        **{
+            "differences-item": "RICE-10",
+            "differences-quantity": "-2",
+            "differences-reason": "供货方缺货两袋",
+        },
+    )
+    assert declared.status_code == 302, declared.text
+    page = client.get(declared.headers["Location"]).text
+    assert "供货方缺货两袋" in page and "R-SB-ROT" in page
+
+
+def test_a_receipt_paid_from_an_appropriation_needs_both_fields(office: Office) -> None:
+    refused = post_form(
+        office.client("keeper_sb"),
+        "/documents/new/receipt",
+        "/documents/new/receipt",
+        depot="SB",
+        appropriation="XD-2026-000001",
+        **{"lines-item": "TENT-12", "lines-lot": "T-SB-PAID", "lines-quantity": "5"},
+    )
+    assert refused.status_code == 422
+    assert "资金下达编号与金额须同时填写" in refused.text and "amount" in refused.text

@@ -35,12 +35,14 @@ from sqlalchemy.orm import Session
 
 from relief_inventory import attempts, transactions
 from relief_inventory.admin.login import current_actor
+from relief_inventory.api.printing import pdf_response
 from relief_inventory.auth.actor import Actor
 from relief_inventory.db import open_session
 from relief_inventory.errors import DomainError
 from relief_inventory.inputs import date_text
 from relief_inventory.timeutil import LOCAL_ZONE, format_local
 from relief_inventory.uow import UnitOfWork
+from reports.printing import PrintOptions, print_document
 
 T = TypeVar("T")
 
@@ -98,6 +100,13 @@ def try_service(work: Callable[[UnitOfWork], T], *, what: str, done: object) -> 
         return None
     flash(str(done), "success")  # a lazy translation is not JSON for the session
     return result
+
+
+def printed(number: str) -> Any:
+    """The document's PDF as the API prints it (the same renderer and audit entry); the
+    caller has checked that the user may read it."""
+    options = PrintOptions.from_settings(current_app.config["RELIEF_SETTINGS"])
+    return pdf_response(print_document(engine(), current_actor(), number, options), f"{number}.pdf")
 
 
 def allowed(check: Callable[[], object]) -> bool:

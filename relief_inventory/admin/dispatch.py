@@ -26,6 +26,7 @@ from relief_inventory.admin.base import (
     SearchedLedgerView,
     allowed,
     local_time,
+    printed,
     read_session,
     try_service,
 )
@@ -47,12 +48,10 @@ from relief_inventory.allocation.models import (
     RequestState,
     Urgency,
 )
-from relief_inventory.api.printing import pdf_response
 from relief_inventory.auth.actor import Actor, Role
 from relief_inventory.errors import DomainError, PermissionDenied
 from relief_inventory.timeutil import format_local
 from relief_inventory.warehouse.models import County
-from reports.printing import PrintOptions, print_document
 
 ROAD = [
     (RequestState.DRAFT, _l("草稿")),
@@ -487,11 +486,7 @@ class DispatchView(SearchedLedgerView):
     def print_pdf(self, number: str):  # type: ignore[no-untyped-def]
         with read_session() as session:
             self._readable(session, number)
-        options = PrintOptions.from_settings(current_app.config["RELIEF_SETTINGS"])
-        engine = current_app.extensions["relief_engine"]
-        return pdf_response(
-            print_document(engine, current_actor(), number, options), f"{number}.pdf"
-        )
+        return printed(number)
 
     @expose("/return/<number>", methods=("GET", "POST"))
     def return_goods(self, number: str):  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import abort, current_app, jsonify, redirect, request, url_for
+from flask import abort, jsonify, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -26,6 +26,7 @@ from relief_inventory.admin.base import (
     SearchedLedgerView,
     allowed,
     local_time,
+    printed,
     read_session,
     try_service,
 )
@@ -38,16 +39,15 @@ from relief_inventory.admin.forms import (
 from relief_inventory.admin.history import chatter
 from relief_inventory.admin.labels import label, options
 from relief_inventory.admin.login import current_actor
-from relief_inventory.api.printing import pdf_response
 from relief_inventory.auth.actor import Actor, Role
 from relief_inventory.auth.models import User
+from relief_inventory.funds import services as funds
 from relief_inventory.stock import scope
 from relief_inventory.stock import services as stock
 from relief_inventory.stock.models import DocKind, DocState, StockDocument
 from relief_inventory.stock.queries import document_detail
 from relief_inventory.timeutil import format_local
 from relief_inventory.warehouse.models import County, Depot
-from reports.printing import PrintOptions, print_document
 
 ORIGINS = [("purchase", _l("采购")), ("donation", _l("捐赠")), ("allocation", _l("上级调拨"))]
 ROADS = {
@@ -127,9 +127,11 @@ FORMS: dict[str, DocForm] = {
                 AUTHORITY,
                 REASON,
                 Field("quarantine", _l("入库待检（本库隔离）"), "flag"),
+                Field("appropriation", _l("资金下达编号（用救灾资金采购时）")),
+                Field("amount", _l("采购金额（元，与资金下达同填）")),
             ],
             [_in_lines()],
-            lambda values: stock.receive,
+            lambda values: funds.receive_purchase,
         ),
         DocForm(
             "issue",
@@ -187,6 +189,16 @@ FORMS: dict[str, DocForm] = {
             [
                 _out_lines("out_lines", _l("换出（旧批次）"), True),
                 _in_lines("in_lines", _l("换入（新批次）")),
+                LineTable(
+                    "differences",
+                    _l("差异申报（换入与换出数量不同时）"),
+                    [
+                        _item_col(),
+                        _owner_col(),
+                        Field("quantity", _l("差额（换入减换出，如 -2）"), "signed", True),
+                        Field("reason", _l("差异原因"), required=True),
+                    ],
+                ),
             ],
             lambda values: stock.rotate,
         ),
@@ -516,12 +528,7 @@ class DocumentsView(SearchedLedgerView):
     def print_pdf(self, number: str):  # type: ignore[no-untyped-def]
         with read_session() as session:
             self._visible(session, number)
-        options = PrintOptions.from_settings(current_app.config["RELIEF_SETTINGS"])
-        data = print_document(self._engine(), current_actor(), number, options)
-        return pdf_response(data, f"{number}.pdf")
-
-    def _engine(self):  # type: ignore[no-untyped-def]
-        return current_app.extensions["relief_engine"]
+        return printed(number)
 
     @expose("/lot-options")
     def lot_options(self):  # type: ignore[no-untyped-def]

@@ -20,7 +20,7 @@ MAX_LINES = 200
 class Field:
     name: str
     label: str
-    kind: str = "text"  # text | textarea | int | date | flag | select | item | lot | owner
+    kind: str = "text"  # text | textarea | int | signed | date | flag | select | item | lot | owner
     required: bool = False
     choices: Callable[[], list[tuple[str, str]]] | None = None
     hint: str = ""
@@ -45,12 +45,15 @@ class DocForm:
 
 
 def _value(spec: Field, raw: str | None) -> Any:
-    """A posted text as the service's input: integers of digits only (anything else is
-    passed on as text, which the service refuses naming the field), flags as booleans."""
+    """A posted text as the service's input: integers of digits only, ``signed`` ones with
+    a leading minus allowed (anything else is passed on as text, which the service refuses
+    naming the field), flags as booleans."""
     if spec.kind == "flag":
         return raw == "on"
     text = (raw or "").strip()
-    if spec.kind == "int" and text.isascii() and text.isdigit() and len(text) <= 12:
+    digits = text[1:] if spec.kind == "signed" and text.startswith("-") else text
+    numeric = digits.isascii() and digits.isdigit() and len(digits) <= 12
+    if spec.kind in ("int", "signed") and numeric:
         return int(text)
     return text
 

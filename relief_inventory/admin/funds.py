@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import abort, current_app, redirect, request, url_for
+from flask import abort, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -23,6 +23,7 @@ from relief_inventory.admin.base import (
     SearchedLedgerView,
     allowed,
     local_time,
+    printed,
     read_session,
     try_service,
 )
@@ -31,7 +32,6 @@ from relief_inventory.admin.forms import DocForm, Field
 from relief_inventory.admin.history import chatter
 from relief_inventory.admin.labels import label, options
 from relief_inventory.admin.login import current_actor
-from relief_inventory.api.printing import pdf_response
 from relief_inventory.auth.actor import Actor, Role
 from relief_inventory.errors import DomainError, PermissionDenied
 from relief_inventory.funds import queries as fund_queries
@@ -50,7 +50,6 @@ from relief_inventory.funds.models import (
 from relief_inventory.funds.models import RequestState as ReversalState
 from relief_inventory.timeutil import format_local
 from relief_inventory.warehouse.models import County
-from reports.printing import PrintOptions, print_document
 
 ROAD = [
     (ReleaseState.DRAFT, _l("草稿")),
@@ -154,7 +153,8 @@ def link(endpoint: str, number: str) -> Markup:
 
 class FundDocumentsView(SearchedLedgerView):
     """What the funds lists share: newest first, each number a link to its page (plain
-    text in exports), the page being the document (no Flask-Admin detail view)."""
+    text in exports), the page being the document (no Flask-Admin detail view), amounts
+    in yuan with two places."""
 
     roles: tuple[str, ...] = ()
     can_view_details = False
@@ -165,6 +165,7 @@ class FundDocumentsView(SearchedLedgerView):
         self.column_formatters = {
             **self.column_formatters,
             "number": lambda _v, _c, m, _n: link(".view", m.number),
+            "amount": lambda _v, _c, m, _n: money(m.amount),
         }
         self.column_formatters_export = {
             **self.column_formatters,
@@ -197,7 +198,7 @@ class ReversibleView(FundDocumentsView):
     to say under its locks, on the page. A second finance person decides the proposal on
     the reversal's own page."""
 
-    reverse: Callable[..., FundReversalRequest]  # the service, as a staticmethod
+    reverse: Callable[..., FundReversalRequest]  # the service proposing it, a staticmethod
 
     def reversal_actions(self, actor: Actor, detail: dict) -> list[sheets.Action]:
         if detail["reversed_by"] or detail["reversal_pending"]:
@@ -220,9 +221,14 @@ class ReversibleView(FundDocumentsView):
             return redirect(url_for("reversals.view", number=done.number))
         return redirect(url_for(".view", number=number))
 
+    detail: Callable[[Session, Actor, str], dict]  # the query reading it, as a staticmethod
+
     def readable(self, session: Session, number: str) -> dict:
         """This document's detail as the user may read it; 404 as for a missing one."""
-        raise NotImplementedError
+        try:
+            return type(self).detail(session, current_actor(), number[:32])
+        except DomainError:
+            abort(404)
 
     @expose("/act/<number>/<action>", methods=("POST",))
     def act(self, number: str, action: str):  # type: ignore[no-untyped-def]
@@ -259,7 +265,6 @@ class ReleasesView(ReversibleView):
     column_formatters = {
         "county_id": lambda view, _c, m, _n: view.lookup().label(County, m.county_id),
         "purpose": lambda _v, _c, m, _n: label(Purpose.LABELS, m.purpose),
-        "amount": lambda _v, _c, m, _n: money(m.amount),
         "state": lambda _v, _c, m, _n: label(ReleaseState.LABELS, m.state),
         "created_at": local_time,
     }
@@ -449,11 +454,7 @@ class ReleasesView(ReversibleView):
     def print_pdf(self, number: str):  # type: ignore[no-untyped-def]
         with read_session() as session:
             self._readable(session, number)
-        options = PrintOptions.from_settings(current_app.config["RELIEF_SETTINGS"])
-        engine = current_app.extensions["relief_engine"]
-        return pdf_response(
-            print_document(engine, current_actor(), number, options), f"{number}.pdf"
-        )
+        return printed(number)
 
     @expose("/new", methods=("GET", "POST"))
     def new(self):  # type: ignore[no-untyped-def]
@@ -476,7 +477,6 @@ class AppropriationsView(ReversibleView):
     }
     column_formatters = {
         "county_id": lambda view, _c, m, _n: view.lookup().label(County, m.county_id),
-        "amount": lambda _v, _c, m, _n: money(m.amount),
         "created_at": local_time,
     }
 
@@ -490,12 +490,7 @@ class AppropriationsView(ReversibleView):
         self.lookup().small(County)
 
     reverse = staticmethod(funds.reverse_appropriation)
-
-    def readable(self, session: Session, number: str) -> dict:
-        try:
-            return fund_queries.appropriation_detail(session, current_actor(), number[:32])
-        except DomainError:
-            abort(404)
+    detail = staticmethod(fund_queries.appropriation_detail)
 
     @expose("/view/<number>")
     def view(self, number: str):  # type: ignore[no-untyped-def]
@@ -585,19 +580,13 @@ class SourcesView(ReversibleView):
     column_formatters = {
         "level": lambda _v, _c, m, _n: label(FundLevel.LABELS, m.level),
         "kind": lambda _v, _c, m, _n: label(FundKind.LABELS, m.kind),
-        "amount": lambda _v, _c, m, _n: money(m.amount),
     }
 
     def search_clause(self, term: str) -> ColumnElement[bool]:
         return (FundSource.number == term.upper()) | (FundSource.document_number == term)
 
     reverse = staticmethod(funds.reverse_source)
-
-    def readable(self, session: Session, number: str) -> dict:
-        try:
-            return fund_queries.source_detail(session, current_actor(), number[:32])
-        except DomainError:
-            abort(404)
+    detail = staticmethod(fund_queries.source_detail)
 
     @expose("/view/<number>")
     def view(self, number: str):  # type: ignore[no-untyped-def]
@@ -686,7 +675,6 @@ class ReversalsView(FundDocumentsView):
     }
     column_formatters = {
         "target": lambda _v, _c, m, _n: label(ReversalTarget.LABELS, m.target),
-        "amount": lambda _v, _c, m, _n: money(m.amount),
         "state": lambda _v, _c, m, _n: label(ReversalState.LABELS, m.state),
         "created_at": local_time,
     }
