@@ -30,7 +30,9 @@ from relief_inventory.timeutil import format_local
 from relief_inventory.warehouse.models import County, Depot
 
 HISTORY_LIMIT = 200
-HIDDEN = {"id"}  # the row's own database id says nothing to a reader
+# the row's own database id says nothing to a reader; a print's copy of the whole paper is
+# kept for its digest, which is shown
+HIDDEN = {"id", "paper"}
 INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 
 
@@ -63,7 +65,7 @@ FIELD_LABELS = {
     "state": _l("状态"),
     "reason": _l("事由"),
     "note": _l("备注"),
-    "partner": _l("单位"),
+    "partner": _l("往来单位"),
     "authority_order": _l("调令文号"),
     "source_ref": _l("来源单号"),
     "origin": _l("来源"),
@@ -87,6 +89,7 @@ FIELD_LABELS = {
     "requester_id": _l("申请人"),
     "done_at": _l("完成时间"),
     "updated_at": _l("修改时间"),
+    "digest": _l("摘要"),
 }
 
 ACTION_LABELS = {
