@@ -100,6 +100,17 @@ def test_prefecture_depot_tying_with_a_county_depot_is_still_last():
     assert tiers[-1][0].code == "ZX"
 
 
+def test_the_requesting_countys_own_points_come_first_nearest_first():
+    far_point = DepotSite(20, "SBEJ", Point(24.42, 101.25), prefecture=False, point_of_county=HOME)
+    near_point = DepotSite(21, "SBDZ", Point(24.66, 101.50), prefecture=False, point_of_county=HOME)
+    other_point = DepotSite(22, "MDPM", MOUDING, prefecture=False, point_of_county=OTHER)
+    sites = [*SITES, far_point, near_point, other_point]
+    tiers = depot_tiers(sites, SHUANGBAI, county_id=HOME)
+    assert [tier[0].code for tier in tiers][:4] == ["SBDZ", "SBEJ", "SB", "MD"]
+    assert [tier[0].code for tier in tiers][-1] == "ZX"
+    assert depot_tiers(sites, SHUANGBAI)[0][0].code == "SB"  # no county: distance alone
+
+
 def test_distance_function_is_replaceable():
     road = {"SB": 0, "MD": 300, "YR": 100, "ZX": 50}
     by_point = {s.point: s.code for s in SITES}

@@ -6,6 +6,7 @@ scenario's place, covered by ``relief check``, listed by the API and the back of
 from __future__ import annotations
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,6 +15,7 @@ from relief_inventory.allocation.models import Reservation
 from relief_inventory.auth import services as auth
 from relief_inventory.auth.models import User
 from relief_inventory.checks import run_checks
+from relief_inventory.cli import main
 from relief_inventory.errors import Conflict, InvalidInput, PermissionDenied
 from relief_inventory.readiness import check
 from relief_inventory.readiness import services as readiness
@@ -22,6 +24,7 @@ from relief_inventory.timeutil import local_today
 from relief_inventory.warehouse import services as warehouse
 from relief_inventory.warehouse.models import Depot
 from tests.factories import PASSWORD, bearer, build_world, file_dispatch_request
+from tests.spec_check import validate_answer
 
 DAZHUANG = "532322102"
 
@@ -188,6 +191,38 @@ def test_api_lists_townships_and_points_with_the_depot_above(world, app):
     depots = {d["code"]: d for d in client.get("/api/v1/depots", headers=headers).json}
     assert (depots["SBDZ"]["parent"], depots["SBDZ"]["township_name"]) == ("SB", "大庄镇")
     assert depots["SB"]["parent"] is None
+
+
+def test_api_and_cli_check_a_township_scenario(world, app, db_url):
+    _receive(world, "SB", "532322", 40, "T-SB-OWN")
+    _preposition(world, 25)
+    client = app.test_client()
+    body = {"township": DAZHUANG, "relocated": 200, "days": 1}
+    answer = client.post(
+        "/api/v1/readiness/scenario", json=body, headers=bearer(world, "dispatcher")
+    )
+    assert answer.status_code == 200, answer.get_json()
+    validate_answer("POST", "/api/v1/readiness/scenario", answer)
+    assert (answer.json["county"], answer.json["township"]) == ("532322", DAZHUANG)
+    unknown = client.post(
+        "/api/v1/readiness/scenario",
+        json={**body, "township": "532322999"},
+        headers=bearer(world, "dispatcher"),
+    )
+    assert unknown.status_code == 422 and "township" in unknown.json["errors"]
+    other = client.post(
+        "/api/v1/readiness/scenario",
+        json={"township": "532327201", "relocated": 10, "days": 1},
+        headers=bearer(world, "requester_sb"),
+    )
+    assert other.status_code == 403  # another county's township is another county's scenario
+    run = CliRunner().invoke(
+        main,
+        ["readiness", "scenario", "--township", DAZHUANG, "--relocated", "200", "--days", "1"],
+        env={"RELIEF_DATABASE_URL": db_url},
+    )
+    assert run.exit_code == 0, run.output
+    assert "双柏县大庄镇（532322102）转移安置 200 人" in run.output and "SBDZ" in run.output
 
 
 def test_back_office_lists_points_and_townships(world, app):

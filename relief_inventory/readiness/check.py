@@ -389,7 +389,8 @@ def coverage_report(
     lines = coverage.coverage(
         counties, standards, queries.coverage_targets(session), holdings, hours
     )
-    own_depot = {d.county_id: d.code for d in reversed(depots) if not d.prefecture}
+    # A transfer closing a gap goes to the county's depot (its first by code), not a point.
+    own_depot = {d.county_id: d.code for d in reversed(depots) if not d.prefecture and not d.point}
     by_county: dict[str, list[dict[str, Any]]] = defaultdict(list)
     codes = {item.code: item for item in items.values()}
     for line in lines:

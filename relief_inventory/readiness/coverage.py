@@ -76,6 +76,7 @@ class DepotSite:
     code: str
     county_id: int
     prefecture: bool
+    point: bool = False  # a township stock point: its stock is its county's
 
 
 def holdings(

@@ -470,10 +470,13 @@ def counties_at_risk(session: Session) -> list[coverage.CountyAtRisk]:
 
 
 def depot_sites(session: Session) -> list[coverage.DepotSite]:
+    """Active depots and stock points (whose stock counts for their county)."""
     return [
-        coverage.DepotSite(depot_id, code, county_id, level == DepotLevel.PREFECTURE)
-        for depot_id, code, county_id, level in session.execute(
-            select(Depot.id, Depot.code, Depot.county_id, Depot.level)
+        coverage.DepotSite(
+            depot_id, code, county_id, level == DepotLevel.PREFECTURE, parent is not None
+        )
+        for depot_id, code, county_id, level, parent in session.execute(
+            select(Depot.id, Depot.code, Depot.county_id, Depot.level, Depot.parent_id)
             .where(Depot.active.is_(True))
             .order_by(Depot.code)
         )
