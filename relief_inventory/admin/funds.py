@@ -640,7 +640,13 @@ class SourcesView(ReversibleView):
                 ]
                 + reversals,
                 banner=banner,
-                history=chatter(session, "fund_source", found.id, number),
+                history=chatter(
+                    session,
+                    "fund_source",
+                    found.id,
+                    number,
+                    {"kind": FundKind.LABELS, "level": FundLevel.LABELS},
+                ),
             )
         return self.render("backoffice/sheet.html", sheet=sheet)
 

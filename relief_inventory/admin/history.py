@@ -25,6 +25,7 @@ from relief_inventory.admin.base import Lookup
 from relief_inventory.admin.labels import label
 from relief_inventory.audit.models import AuditEntry
 from relief_inventory.auth.models import User
+from relief_inventory.funds.models import Appropriation, FundRelease, FundSource
 from relief_inventory.stock.models import Item, Lot, Owner
 from relief_inventory.timeutil import format_local
 from relief_inventory.warehouse.models import County, Depot
@@ -38,6 +39,10 @@ INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{
 
 def _coded(row: Any) -> str:
     return f"{row.name}（{row.code}）"
+
+
+def _numbered(row: Any) -> str:
+    return str(row.number)
 
 
 def person(user: User | None, username: str = "") -> str:
@@ -56,6 +61,9 @@ REFERENCES: dict[str, tuple[Any, Callable[[Any], str]]] = {
     "lot_id": (Lot, lambda lot: lot.number),
     "owner_id": (Owner, lambda owner: owner.name),
     "county_id": (County, _coded),
+    "source_id": (FundSource, _numbered),
+    "appropriation_id": (Appropriation, _numbered),
+    "release_id": (FundRelease, _numbered),
 }
 PEOPLE = {"user_id", "requester_id", "receiver_id", "approver_id", "countersigner_id"}
 
@@ -77,7 +85,31 @@ FIELD_LABELS = {
     "county_id": _l("县市"),
     "quantity": _l("数量"),
     "amount": _l("金额"),
-    "priority": _l("紧急程度"),
+    "urgency": _l("紧急程度"),
+    "disaster_type": _l("灾害类型"),
+    "people_affected": _l("受灾人数"),
+    "allow_other_counties": _l("动用其他县储备"),
+    "emergency": _l("应急调拨"),
+    "emergency_response": _l("应急响应"),
+    "decision_note": _l("审批意见"),
+    "countersign_due_at": _l("会签期限"),
+    "source_id": _l("资金来源"),
+    "appropriation_id": _l("资金下达"),
+    "release_id": _l("资金拨付"),
+    "target": _l("冲销对象"),
+    "purpose": _l("用途"),
+    "beneficiaries": _l("救助人数"),
+    "households": _l("户数"),
+    "description": _l("说明"),
+    "evidence": _l("申请依据"),
+    "document_number": _l("文号"),
+    "issued_on": _l("下达日期"),
+    "title": _l("标题"),
+    "year": _l("年度"),
+    "level": _l("层级"),
+    "payment_reference": _l("支付凭证号"),
+    "verification_note": _l("核实意见"),
+    "reject_reason": _l("驳回理由"),
     "created_by_id": _l("制单人"),
     "created_at": _l("创建时间"),
     "validated_by_id": _l("审核人"),
@@ -88,6 +120,18 @@ FIELD_LABELS = {
     "decided_by_id": _l("决定人"),
     "requester_id": _l("申请人"),
     "done_at": _l("完成时间"),
+    "submitted_at": _l("提交时间"),
+    "verified_at": _l("核实时间"),
+    "approved_at": _l("批准时间"),
+    "allocated_at": _l("分配时间"),
+    "dispatched_at": _l("发运时间"),
+    "received_at": _l("签收时间"),
+    "released_at": _l("拨付时间"),
+    "rejected_at": _l("驳回时间"),
+    "decided_at": _l("决定时间"),
+    "closed_at": _l("结案时间"),
+    "cancelled_at": _l("取消时间"),
+    "countersigned_at": _l("会签时间"),
     "updated_at": _l("修改时间"),
     "digest": _l("摘要"),
 }
