@@ -158,7 +158,8 @@ def test_english_is_chosen_per_user_stored_on_the_user_and_chinese_is_the_defaul
 def test_every_string_marked_for_translation_has_its_english() -> None:
     """The catalogue is edited by hand (``make translations`` compiles it): a string marked
     in a template or an admin module, or a service label the pages show, that has no
-    English fails here, as does a committed ``messages.mo`` older than its ``.po``."""
+    English fails here, as does a committed ``messages.mo`` older than its ``.po`` and an
+    entry that nothing marks any more."""
     from babel.messages.extract import extract_from_dir
     from babel.messages.mofile import read_mo
     from babel.messages.pofile import read_po
@@ -192,6 +193,7 @@ def test_every_string_marked_for_translation_has_its_english() -> None:
     labels = {text for table in tables for text in table.LABELS.values()} | set(LABELS.values())
     missing = sorted(text for text in marked | labels if not english.get(text))
     assert not missing, missing
+    assert not sorted(set(english) - marked - labels)  # nothing no page shows any more
 
 
 # -- what each role may open ------------------------------------------------------------------

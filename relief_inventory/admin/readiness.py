@@ -10,6 +10,8 @@ from typing import Any
 from flask import abort, current_app, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.menu import MenuLink
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from relief_inventory.admin import charts
@@ -23,7 +25,7 @@ from relief_inventory.readiness.travel import TravelSettings
 from relief_inventory.stock import services as stock
 from relief_inventory.warehouse.models import County, Depot, Township
 
-PRESET_LABELS = {**{p.name: p.title for p in PRESETS.values()}, WORST_2024: "2024年最重灾情"}
+PRESET_LABELS = {**{p.name: p.title for p in PRESETS.values()}, WORST_2024: _l("2024年最重灾情")}
 
 
 def _travel() -> TravelSettings:
@@ -53,10 +55,10 @@ def chart(answer: dict[str, Any]) -> Markup:
     """Share of each category's need met, one series per window."""
     labels = [line["category_name"] for line in answer["windows"][0]["lines"]]
     series = {
-        f"{w['hours']}小时": [line["covered_percent"] for line in w["lines"]]
+        _("%(n)s 小时", n=w["hours"]): [line["covered_percent"] for line in w["lines"]]
         for w in answer["windows"]
     }
-    return charts.bars("各时段需求满足率（%）", labels, series)
+    return charts.bars(_l("各时段需求满足率（%）"), labels, series)
 
 
 ROLES = (Role.DISPATCHER, Role.KEEPER, Role.AUDITOR)
@@ -120,7 +122,7 @@ class ReadinessView(OfficeView):
             spec = check.parse(session=uow.session, **_spec_args(form))
             return services.file_requests(uow, spec, _travel())
 
-        made = try_service(work, what="战备情景生成调拨申请", done="已生成调拨申请草稿")
+        made = try_service(work, what="战备情景生成调拨申请", done=_l("已生成调拨申请草稿"))
         if made is None:
             return redirect(
                 url_for(".index", **{k: v for k, v in form.items() if k != "csrf_token"})
@@ -151,7 +153,7 @@ class ReadinessView(OfficeView):
                 reason=f"战备预置：补足{form.get('county_name', '')}储备缺口",
             ),
             what="战备预置调拨",
-            done="预置调拨已发出，待调入仓库签收",
+            done=_l("预置调拨已发出，待调入仓库签收"),
         )
         return redirect(url_for(".coverage"))
 
@@ -175,7 +177,7 @@ class ReadinessView(OfficeView):
         plan = try_service(
             lambda uow: upkeep.draft_plan(uow, depot=depot),
             what="编制轮换计划",
-            done="轮换计划已编制",
+            done=_l("轮换计划已编制"),
         )
         if plan is None:
             return redirect(url_for(".rotation"))
@@ -192,7 +194,7 @@ class ReadinessView(OfficeView):
                 note=form.get("note", ""),
             ),
             what="记录检测维护",
-            done="已记录检测维护",
+            done=_l("已记录检测维护"),
         )
         return redirect(url_for(".rotation"))
 
@@ -210,6 +212,6 @@ class ReadinessView(OfficeView):
                 uow, number, line, document=form.get("document", ""), note=form.get("note", "")
             ),
             what="完成轮换计划行",
-            done="已登记完成",
+            done=_l("已登记完成"),
         )
         return redirect(url_for(".plan", number=number))
