@@ -97,7 +97,7 @@ def test_a_point_hangs_below_a_county_depot_of_its_township(world):
         assert refused.value.field == "code"  # a township code begins with its county's
     with Session(world.engine) as session:
         point = session.scalar(select(Depot).where(Depot.code == "SBDZ"))
-        assert point.is_point and point.level_label == "乡镇预置点"
+        assert point.is_point and point.level == "county"  # it holds its county's reserve
         assert (str(point.lat), str(point.lon)) == ("24.66000", "101.50000")
 
 

@@ -17,6 +17,8 @@ from typing import Any
 
 from flask import abort, redirect, request, url_for
 from flask_admin import expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import ColumnElement, or_, select, true
 
@@ -32,7 +34,8 @@ from relief_inventory.stock.models import Category
 from relief_inventory.warehouse import services as warehouse
 from relief_inventory.warehouse.models import County, Depot, Township
 
-ACTIVE = {True: "启用", False: "停用"}
+ACTIVE = {True: _l("启用"), False: _l("停用")}
+LEVELS = {"prefecture": _l("州级"), "county": _l("县级"), "point": _l("乡镇预置点")}
 
 
 def code_link(view: Any, _context: Any, model: Any, name: str) -> Any:
@@ -64,7 +67,7 @@ class MasterView(SearchedLedgerView):
     roles = ()
     can_view_details = False
     list_template = "backoffice/master_list.html"
-    search_hint = "编码或名称"
+    search_hint = _l("编码或名称")
     editing: Editing
     column_default_sort = ("code", False)
 
@@ -91,8 +94,8 @@ class MasterView(SearchedLedgerView):
             }
             done = try_service(
                 lambda uow: self.editing.update(uow, code, **converted),
-                what=f"修改 {code}",
-                done="已保存",
+                what=f"update {code}",
+                done=_l("已保存"),
             )
             if done is not None:
                 return redirect(url_for(".edit", code=code))
@@ -108,8 +111,8 @@ class MasterView(SearchedLedgerView):
         wanted = request.form.get("active") == "true"
         try_service(
             lambda uow: self.editing.set_active(uow, code, wanted),
-            what=f"{'启用' if wanted else '停用'} {code}",
-            done="已启用" if wanted else "已停用",
+            what=f"{'enable' if wanted else 'disable'} {code}",
+            done=_l("已启用") if wanted else _l("已停用"),
         )
         return redirect(url_for(".edit", code=code))
 
@@ -149,32 +152,32 @@ class DepotsView(MasterView):
         "active",
     )
     column_labels = {
-        "code": "编码",
-        "name": "名称",
-        "county_id": "县市",
-        "level": "级别",
-        "parent_id": "上级仓库",
-        "address": "地址",
-        "keeper_name": "保管员",
-        "keeper_phone": "电话",
-        "active": "状态",
+        "code": _l("编码"),
+        "name": _l("名称"),
+        "county_id": _l("县市"),
+        "level": _l("级别"),
+        "parent_id": _l("上级仓库"),
+        "address": _l("地址"),
+        "keeper_name": _l("保管员"),
+        "keeper_phone": _l("电话"),
+        "active": _l("状态"),
     }
     column_formatters = {
         "code": code_link,
         "county_id": lambda view, _c, m, _n: view.lookup().label(County, m.county_id),
-        "level": lambda _v, _c, m, _n: m.level_label,
+        "level": lambda _v, _c, m, _n: str(LEVELS["point" if m.is_point else m.level]),
         "parent_id": lambda view, _c, m, _n: _depot_code(view, m.parent_id),
-        "active": lambda _v, _c, m, _n: ACTIVE[m.active],
+        "active": lambda _v, _c, m, _n: str(ACTIVE[m.active]),
     }
     column_formatters_export = {k: v for k, v in column_formatters.items() if k != "code"}
     editing = Editing(
         [
-            Field("name", "名称", required=True),
-            Field("address", "地址"),
-            Field("keeper_name", "保管员"),
-            Field("keeper_phone", "电话"),
-            Field("lat", "纬度", required=True),
-            Field("lon", "经度", required=True),
+            Field("name", _l("名称"), required=True),
+            Field("address", _l("地址")),
+            Field("keeper_name", _l("保管员")),
+            Field("keeper_phone", _l("电话")),
+            Field("lat", _l("纬度"), required=True),
+            Field("lon", _l("经度"), required=True),
         ],
         warehouse.update_depot,
         warehouse.set_depot_active,
@@ -195,27 +198,27 @@ class TownshipsView(MasterView):
 
     column_list = ("code", "name", "county_id", "high_risk", "lat", "lon", "active")
     column_labels = {
-        "code": "乡镇代码",
-        "name": "名称",
-        "county_id": "县市",
-        "high_risk": "高风险",
-        "lat": "纬度",
-        "lon": "经度",
-        "active": "状态",
+        "code": _l("乡镇代码"),
+        "name": _l("名称"),
+        "county_id": _l("县市"),
+        "high_risk": _l("高风险"),
+        "lat": _l("纬度"),
+        "lon": _l("经度"),
+        "active": _l("状态"),
     }
     column_formatters = {
         "code": code_link,
         "county_id": lambda view, _c, m, _n: view.lookup().label(County, m.county_id),
-        "high_risk": lambda _v, _c, m, _n: "是" if m.high_risk else "",
-        "active": lambda _v, _c, m, _n: ACTIVE[m.active],
+        "high_risk": lambda _v, _c, m, _n: _("是") if m.high_risk else "",
+        "active": lambda _v, _c, m, _n: str(ACTIVE[m.active]),
     }
     column_formatters_export = {k: v for k, v in column_formatters.items() if k != "code"}
     editing = Editing(
         [
-            Field("name", "名称", required=True),
-            Field("lat", "纬度", required=True),
-            Field("lon", "经度", required=True),
-            Field("high_risk", "高风险乡镇", kind="flag"),
+            Field("name", _l("名称"), required=True),
+            Field("lat", _l("纬度"), required=True),
+            Field("lon", _l("经度"), required=True),
+            Field("high_risk", _l("高风险乡镇"), kind="flag"),
         ],
         warehouse.update_township,
         warehouse.set_township_active,
@@ -237,19 +240,19 @@ class CountiesView(MasterView):
         return visible_counties(actor, County.id)
 
     column_labels = {
-        "code": "区划代码",
-        "name": "名称",
-        "lat": "纬度",
-        "lon": "经度",
-        "active": "状态",
+        "code": _l("区划代码"),
+        "name": _l("名称"),
+        "lat": _l("纬度"),
+        "lon": _l("经度"),
+        "active": _l("状态"),
     }
-    column_formatters = {"code": code_link, "active": lambda _v, _c, m, _n: ACTIVE[m.active]}
-    column_formatters_export = {"active": lambda _v, _c, m, _n: ACTIVE[m.active]}
+    column_formatters = {"code": code_link, "active": lambda _v, _c, m, _n: str(ACTIVE[m.active])}
+    column_formatters_export = {"active": lambda _v, _c, m, _n: str(ACTIVE[m.active])}
     editing = Editing(
         [
-            Field("name", "名称", required=True),
-            Field("lat", "纬度", required=True),
-            Field("lon", "经度", required=True),
+            Field("name", _l("名称"), required=True),
+            Field("lat", _l("纬度"), required=True),
+            Field("lon", _l("经度"), required=True),
         ],
         warehouse.update_county,
         warehouse.set_county_active,
@@ -259,11 +262,16 @@ class CountiesView(MasterView):
 
 class CategoriesView(MasterView):
     column_list = ("code", "name", "sort_order", "active")
-    column_labels = {"code": "编码", "name": "名称", "sort_order": "排序", "active": "状态"}
-    column_formatters = {"code": code_link, "active": lambda _v, _c, m, _n: ACTIVE[m.active]}
-    column_formatters_export = {"active": lambda _v, _c, m, _n: ACTIVE[m.active]}
+    column_labels = {
+        "code": _l("编码"),
+        "name": _l("名称"),
+        "sort_order": _l("排序"),
+        "active": _l("状态"),
+    }
+    column_formatters = {"code": code_link, "active": lambda _v, _c, m, _n: str(ACTIVE[m.active])}
+    column_formatters_export = {"active": lambda _v, _c, m, _n: str(ACTIVE[m.active])}
     editing = Editing(
-        [Field("name", "名称", required=True), Field("sort_order", "排序", "int", True)],
+        [Field("name", _l("名称"), required=True), Field("sort_order", _l("排序"), "int", True)],
         catalog.update_category,
         catalog.set_category_active,
         {"sort_order": _int_or_text},
@@ -283,31 +291,31 @@ class ItemsView(MasterView):
         "active",
     )
     column_labels = {
-        "code": "编码",
-        "name": "名称",
-        "specification": "规格",
-        "unit": "单位",
-        "category_id": "类别",
-        "unit_value": "单价（元）",
-        "shelf_life_days": "保质期（天）",
-        "reusable": "可回收",
-        "active": "状态",
+        "code": _l("编码"),
+        "name": _l("名称"),
+        "specification": _l("规格"),
+        "unit": _l("单位"),
+        "category_id": _l("类别"),
+        "unit_value": _l("单价（元）"),
+        "shelf_life_days": _l("保质期（天）"),
+        "reusable": _l("可回收"),
+        "active": _l("状态"),
     }
     column_formatters = {
         "code": code_link,
         "category_id": lambda view, _c, m, _n: view.lookup().label(Category, m.category_id),
         "unit_value": lambda _v, _c, m, _n: f"{m.unit_value:,.2f}",
-        "reusable": lambda _v, _c, m, _n: "是" if m.reusable else "否",
-        "active": lambda _v, _c, m, _n: ACTIVE[m.active],
+        "reusable": lambda _v, _c, m, _n: _("是") if m.reusable else _("否"),
+        "active": lambda _v, _c, m, _n: str(ACTIVE[m.active]),
     }
     column_formatters_export = {k: v for k, v in column_formatters.items() if k != "code"}
     editing = Editing(
         [
-            Field("name", "名称", required=True),
-            Field("specification", "规格"),
-            Field("unit_value", "单价（元，如 1450.00）", required=True),
-            Field("shelf_life_days", "保质期（天，可空）", "int"),
-            Field("reusable", "可回收", "flag"),
+            Field("name", _l("名称"), required=True),
+            Field("specification", _l("规格")),
+            Field("unit_value", _l("单价（元，如 1450.00）"), required=True),
+            Field("shelf_life_days", _l("保质期（天，可空）"), "int"),
+            Field("reusable", _l("可回收"), "flag"),
         ],
         catalog.update_item,
         catalog.set_item_active,
@@ -324,21 +332,21 @@ class UsersView(SearchedLedgerView):
     roles = (Role.ADMIN,)
     can_view_details = False
     list_template = "backoffice/master_list.html"
-    search_hint = "用户名"
+    search_hint = _l("用户名")
     column_list = ("username", "display_name", "active", "last_login_at")
     column_labels = {
-        "username": "用户名",
-        "display_name": "姓名",
-        "active": "状态",
-        "last_login_at": "最近登录",
+        "username": _l("用户名"),
+        "display_name": _l("姓名"),
+        "active": _l("状态"),
+        "last_login_at": _l("最近登录"),
     }
     column_default_sort = ("username", False)
     column_formatters = {
         "username": code_link,
-        "active": lambda _v, _c, m, _n: ACTIVE[m.active],
+        "active": lambda _v, _c, m, _n: str(ACTIVE[m.active]),
         "last_login_at": local_time,
     }
-    column_formatters_export = {"active": lambda _v, _c, m, _n: ACTIVE[m.active]}
+    column_formatters_export = {"active": lambda _v, _c, m, _n: str(ACTIVE[m.active])}
 
     def scope(self, actor: Actor) -> ColumnElement[bool]:
         return User.username != "system"
@@ -385,5 +393,5 @@ class UsersView(SearchedLedgerView):
         }
         if action not in work:
             abort(404)
-        try_service(work[action], what=f"用户 {code}：{action}", done="已保存")
+        try_service(work[action], what=f"user {code}: {action}", done=_l("已保存"))
         return redirect(url_for(".edit", code=code))

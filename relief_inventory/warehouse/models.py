@@ -24,7 +24,6 @@ class DepotLevel:
     COUNTY = "county"
     ALL = (PREFECTURE, COUNTY)
     LABELS = {PREFECTURE: "州级", COUNTY: "县级"}
-    POINT_LABEL = "乡镇预置点"
 
 
 class LocationKind:
@@ -101,10 +100,6 @@ class Depot(SQLModel, table=True):
     @property
     def is_point(self) -> bool:
         return self.parent_id is not None
-
-    @property
-    def level_label(self) -> str:
-        return DepotLevel.POINT_LABEL if self.is_point else DepotLevel.LABELS[self.level]
 
 
 @audited()
