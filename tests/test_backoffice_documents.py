@@ -243,6 +243,29 @@ def test_item_picker_searches_the_catalogue_as_you_type(office: Office) -> None:
     assert client.get("/documents/item-options?q=%25").json == []
 
 
+def test_depot_picker_searches_where_a_dropdown_would_be_too_long(
+    office: Office, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A prefecture of a thousand depots and points: past ``DEPOT_SELECT_MAX`` a form's depot
+    is a text box that searches, in the form's scope (a keeper's own depots to book from,
+    every active depot as a transfer's destination)."""
+    from relief_inventory.admin import choices
+
+    keeper = office.client("keeper_zx")
+    assert '<select name="to_depot"' in keeper.get("/documents/new/transfer").text
+    monkeypatch.setattr(choices, "DEPOT_SELECT_MAX", 1)
+    form = keeper.get("/documents/new/transfer").text
+    assert 'list="depot-options"' in form and '<option value="YR"' not in form
+    assert '<select name="from_depot"' in form  # a keeper of one depot still gets a dropdown
+    everywhere = keeper.get("/documents/depot-options?q=&scope=all").json
+    assert {"ZX", "SB", "YR"} <= {d["code"] for d in everywhere}
+    mine = keeper.get("/documents/depot-options?q=&scope=mine").json
+    assert [d["code"] for d in mine] == ["ZX"]
+    by_name = keeper.get("/documents/depot-options?q=永仁&scope=all").json
+    assert [d["code"] for d in by_name] == ["YR"]
+    assert keeper.get("/documents/depot-options?q=%25&scope=all").json == []
+
+
 def test_issue_transfer_and_count_through_their_forms(office: Office) -> None:
     keeper = office.client("keeper_zx")
     issued = post_form(

@@ -4,7 +4,7 @@ every signed-in user, as in the API."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from relief_inventory.admin.base import MAX_OPTIONS, read_session
 from relief_inventory.admin.login import current_actor
@@ -18,14 +18,52 @@ def _label(name: str, code: str) -> str:
     return f"{name}（{code}）"
 
 
+DEPOT_SCOPES = ("mine", "all")
+DEPOT_OPTIONS = 20
+# Up to this many depots a form shows a dropdown; beyond (a prefecture of a thousand
+# depots and points) a text box that searches as the user types (``depot_options``).
+DEPOT_SELECT_MAX = 40
+
+
+def _depot_query(scope_name: str) -> Select[tuple[str, str]]:
+    """Active depots and points: those the user keeps (``mine``; admins all), or ``all``
+    (a transfer's destination may be any active depot)."""
+    actor = current_actor()
+    query = select(Depot.code, Depot.name).where(Depot.active.is_(True))
+    if scope_name == "mine" and not actor.is_admin:
+        query = query.where(Depot.id.in_(actor.depot_ids))
+    return query
+
+
 def my_depots() -> list[tuple[str, str]]:
     """Depots the user keeps (admins: all): where they may book stock."""
-    actor = current_actor()
+    return _depots("mine")
+
+
+def all_depots() -> list[tuple[str, str]]:
+    """A transfer's destination may be any active depot."""
+    return _depots("all")
+
+
+def _depots(scope_name: str) -> list[tuple[str, str]]:
     with read_session() as session:
-        query = select(Depot.code, Depot.name).where(Depot.active.is_(True)).order_by(Depot.code)
-        if not actor.is_admin:
-            query = query.where(Depot.id.in_(actor.depot_ids))
-        return [(code, _label(name, code)) for code, name in session.execute(query)]
+        rows = session.execute(_depot_query(scope_name).order_by(Depot.code))
+        return [(code, _label(name, code)) for code, name in rows]
+
+
+def depot_options(term: str, scope_name: str) -> list[dict[str, str]]:
+    """The depot picker beyond ``DEPOT_SELECT_MAX``: depots whose code starts with, or whose
+    name contains, the text, in the form's scope."""
+    term = term.strip()[:64]
+    query = _depot_query(scope_name if scope_name in DEPOT_SCOPES else "mine")
+    if term:
+        query = query.where(
+            Depot.code.startswith(term.upper(), autoescape=True)
+            | Depot.name.contains(term, autoescape=True)
+        )
+    with read_session() as session:
+        rows = session.execute(query.order_by(Depot.code).limit(DEPOT_OPTIONS))
+        return [{"code": code, "label": _label(name, code)} for code, name in rows]
 
 
 def visible_depots() -> list[tuple[str, str]]:
@@ -37,13 +75,6 @@ def visible_depots() -> list[tuple[str, str]]:
             .order_by(Depot.code)
             .limit(MAX_OPTIONS + 1)  # more: the list's filter is a text box
         )
-        return [(code, _label(name, code)) for code, name in session.execute(query)]
-
-
-def all_depots() -> list[tuple[str, str]]:
-    """A transfer's destination may be any active depot."""
-    with read_session() as session:
-        query = select(Depot.code, Depot.name).where(Depot.active.is_(True)).order_by(Depot.code)
         return [(code, _label(name, code)) for code, name in session.execute(query)]
 
 

@@ -75,7 +75,7 @@ RETURN_FORM = DocForm(
     "return",
     _l("回收单（可回收物资回库）"),
     [
-        Field("depot", _l("回收入库仓库"), "select", True, choices.my_depots),
+        Field("depot", _l("回收入库仓库"), "depot", True, choices.my_depots),
         Field("note", _l("验收说明"), "textarea"),
     ],
     [

@@ -108,7 +108,7 @@ def _in_lines(name: str = "lines", title: str = _l("物资明细")) -> LineTable
 
 
 def _depot(name: str = "depot", label: str = _l("仓库")) -> Field:
-    return Field(name, label, "select", required=True, choices=choices.my_depots)
+    return Field(name, label, "depot", required=True, choices=choices.my_depots)
 
 
 AUTHORITY = Field("authority_order", _l("调令文号（代储物资必填）"))
@@ -150,7 +150,7 @@ FORMS: dict[str, DocForm] = {
             _l("库间调拨单"),
             [
                 _depot("from_depot", _l("调出仓库")),
-                Field("to_depot", _l("调入仓库"), "select", True, choices.all_depots),
+                Field("to_depot", _l("调入仓库"), "depot", True, choices.all_depots),
                 AUTHORITY,
                 REASON,
             ],
@@ -546,6 +546,11 @@ class DocumentsView(SearchedLedgerView):
     @expose("/item-options")
     def item_options(self):  # type: ignore[no-untyped-def]
         return jsonify(choices.item_options(request.args.get("q", "")))
+
+    @expose("/depot-options")
+    def depot_options(self):  # type: ignore[no-untyped-def]
+        args = request.args
+        return jsonify(choices.depot_options(args.get("q", ""), args.get("scope", "mine")))
 
     # -- creating ----------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from typing import Any
 from flask import abort, redirect, request, url_for
 from flask_babel import gettext as _
 
+from relief_inventory.admin import choices
 from relief_inventory.admin.base import try_service
 from relief_inventory.admin.forms import (
     DocForm,
@@ -81,4 +82,5 @@ def form_page(
         rows=rows,
         form_key=form_key,
         cancel_url=cancel_url,
+        depot_select_max=choices.DEPOT_SELECT_MAX,
     ), (422 if posted is not None else 200)

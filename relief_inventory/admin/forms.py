@@ -20,7 +20,8 @@ MAX_LINES = 200
 class Field:
     name: str
     label: str
-    kind: str = "text"  # text | textarea | int | signed | date | flag | select | item | lot | owner
+    # text | textarea | int | signed | date | flag | select | depot | item | lot | owner
+    kind: str = "text"
     required: bool = False
     choices: Callable[[], list[tuple[str, str]]] | None = None
     hint: str = ""

@@ -28,12 +28,18 @@
     if (ask && !window.confirm(ask)) { event.preventDefault(); }
   });
 })();
-// Pickers search as you type: items of the catalogue by code or name, and the lots of the
-// chosen item in the user's depots. Each input names its datalist; the server answers JSON.
+// Pickers search as you type: items of the catalogue by code or name, depots where a form
+// has too many for a dropdown, and the lots of the chosen item in the user's depots. Each input names its datalist; the server answers JSON.
 (function () {
   "use strict";
   var pickers = {
     "data-item": { list: "item-options", url: "/documents/item-options", value: "code", query: function () { return {}; } },
+    "data-depot-search": {
+      list: "depot-options",
+      url: "/documents/depot-options",
+      value: "code",
+      query: function (input) { return { scope: input.getAttribute("data-scope") }; }
+    },
     "data-lot": {
       list: "lot-options",
       url: "/documents/lot-options",
