@@ -25,7 +25,7 @@ depends_on: str | Sequence[str] | None = None
 
 String = sqlmodel.sql.sqltypes.AutoString
 UTC = sqlmodel.sql.sqltypes.UTCDateTime
-TABLES = ("township_road",)
+TABLES = ("township", "township_road")
 
 
 def upgrade() -> None:
