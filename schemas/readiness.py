@@ -1,9 +1,13 @@
-"""Schemas of the readiness API: the scenario check asked and answered (codes, never ids;
-measures as exact decimal strings)."""
+"""Schemas of the readiness API: the scenario check asked and answered, and the parameters
+the bureau edits (codes, never ids; measures as exact decimal strings)."""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+import re
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate
 
 from relief_inventory.allocation.models import DisasterType
 from relief_inventory.readiness.check import MAX_DAYS, MAX_RELOCATED
@@ -11,7 +15,9 @@ from relief_inventory.readiness.disaster import MAX_HOUSES
 from relief_inventory.readiness.disaster import MAX_PEOPLE as MAX_REPORT_PEOPLE
 from relief_inventory.readiness.models import LOSS_SECTORS, ReportState
 from relief_inventory.readiness.presets import NAMES
+from relief_inventory.readiness.standards import Basis
 from schemas.common import (
+    MISSING_OR_NULL,
     Amount,
     Code,
     Day,
@@ -404,3 +410,129 @@ class InspectionRecordSchema(Schema):
     category = fields.String()
     inspected_on = fields.Date()
     note = fields.String()
+
+
+# -- the parameters the bureau edits -------------------------------------------------------
+
+DECIMAL_OUT = {"pattern": r"^[0-9]+(\.[0-9]+)?$", "example": "0.5"}
+
+
+class DecimalText(fields.String):
+    """A measure on the way in: a JSON string of plain digits with at most ``places``
+    decimals ("0.025", "36"). JSON numbers are refused (``1.5`` is a float to every JSON
+    parser), and so are ``"1e3"``, signs and blanks; the service checks the range."""
+
+    default_error_messages = {
+        **MISSING_OR_NULL,
+        "invalid": '须以字符串给出，如 "12.5"（不接受 JSON 数字）',
+    }
+
+    def __init__(self, digits: int, places: int, **kwargs: Any):
+        self.shape = re.compile(rf"[0-9]{{1,{digits}}}(\.[0-9]{{1,{places}}})?")
+        self.refusal = (
+            f'须为最多 {digits} 位整数、{places} 位小数的数字文本，如 "12.5"'
+            "（不接受指数、正负号或空格）"
+        )
+        metadata = {
+            "pattern": f"^{self.shape.pattern}$",
+            "example": "12.5",
+            **kwargs.pop("metadata", {}),
+        }
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not self.shape.fullmatch(text):
+            raise ValidationError(self.refusal)
+        return text
+
+
+class PlainDecimal(fields.String):
+    """A measure on the way out: the exact decimal without trailing zeros ("0.5", "36")."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(metadata={**DECIMAL_OUT, **kwargs.pop("metadata", {})}, **kwargs)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else format(Decimal(value).normalize(), "f")
+
+
+def _days(label: str) -> fields.Integer:
+    return JsonInt(
+        minimum=1,
+        maximum=3650,
+        message="天数须为 1–3650 的整数",
+        load_default=None,
+        metadata={"description": f"{label}; omitted or null: none"},
+    )
+
+
+class StandardInputSchema(InputSchema):
+    basis = Text(16, blank=False, required=True, choices=Basis.ALL)
+    amount = DecimalText(
+        5, 4, required=True, metadata={"description": "measures per person, household or day"}
+    )
+    measure = Text(16, blank=False, required=True, metadata={"example": "kg"})
+    target_per_1000 = DecimalText(
+        8,
+        2,
+        load_default=None,
+        metadata={"description": "coverage target: measures per 1,000 people at risk"},
+    )
+    inspection_days = _days("inspection interval")
+    rotation_days = _days("rotate out this many days before expiry")
+
+
+class StandardRowSchema(Schema):
+    category = fields.String()
+    category_name = fields.String()
+    basis = fields.String(metadata={"enum": list(Basis.ALL)})
+    amount = PlainDecimal()
+    measure = fields.String()
+    target_per_1000 = PlainDecimal(allow_none=True)
+    inspection_days = fields.Integer(allow_none=True)
+    rotation_days = fields.Integer(allow_none=True)
+    is_default = fields.Boolean(metadata={"description": "the built-in default: none set yet"})
+    updated_at = fields.DateTime(allow_none=True)
+
+
+class RoadInputSchema(InputSchema):
+    depot = Code(metadata={"description": "depot or township stock point code"})
+    county = Code(required=False, max_length=12, metadata={"description": "to the county seat"})
+    township = Code(required=False, max_length=12, metadata={"description": "or to a township"})
+    km = DecimalText(4, 1, required=True, metadata={"description": "road kilometres"})
+    hours = DecimalText(
+        3,
+        1,
+        load_default=None,
+        metadata={"description": "driving hours; omitted or null: km at the truck speed"},
+    )
+    note = Text(255)
+
+
+class RoadRowSchema(Schema):
+    depot = fields.String()
+    depot_name = fields.String()
+    county = fields.String(allow_none=True)
+    township = fields.String(allow_none=True)
+    place_name = fields.String()
+    km = PlainDecimal()
+    hours = PlainDecimal(allow_none=True)
+    note = fields.String()
+    updated_at = fields.DateTime()
+
+
+class RiskInputSchema(InputSchema):
+    population_at_risk = JsonInt(
+        minimum=0,
+        maximum=100_000_000,
+        message="受威胁人口须为 0–100000000 的整数",
+        required=True,
+    )
+
+
+class RiskRowSchema(Schema):
+    county = fields.String()
+    county_name = fields.String()
+    population_at_risk = fields.Integer(allow_none=True)
+    updated_at = fields.DateTime(allow_none=True)

@@ -1,7 +1,10 @@
-"""Readiness over HTTP: the scenario check, and its plan filed as a draft dispatch request.
+"""Readiness over HTTP: the scenario check, and its plan filed as a draft dispatch request;
+disaster reports; coverage; rotation; and the parameters the bureau edits (standards, road
+distances, population at risk).
 
 The check reads and reserves nothing; filing goes through the dispatch services (roles,
-county scope and the request's life are theirs)."""
+county scope and the request's life are theirs), and the parameters through the readiness
+services (dispatchers and admins)."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from flask.views import MethodView
 
 from relief_inventory.allocation import queries as dispatch_queries
 from relief_inventory.api.common import actor, create, protected_blueprint, read_session, run
-from relief_inventory.readiness import check, disaster, queries, services, upkeep
+from relief_inventory.readiness import check, disaster, parameters, queries, services, upkeep
 from relief_inventory.readiness.travel import TravelSettings
 from schemas.common import IdempotencySchema, path_text
 from schemas.dispatch import RequestSchema
@@ -28,11 +31,17 @@ from schemas.readiness import (
     ReportPageSchema,
     ReportQuerySchema,
     ReportVersionsSchema,
+    RiskInputSchema,
+    RiskRowSchema,
+    RoadInputSchema,
+    RoadRowSchema,
     RotationOverviewSchema,
     RotationPlanSchema,
     RotationQuerySchema,
     ScenarioArgsSchema,
     ScenarioSchema,
+    StandardInputSchema,
+    StandardRowSchema,
     VerifyReportSchema,
     YearSchema,
 )
@@ -42,7 +51,7 @@ blp = protected_blueprint(
     "readiness",
     __name__,
     "/readiness",
-    "战备：情景推演（6/12/24/72小时可达物资与缺口）、灾情报告与核查",
+    "战备：情景推演（6/12/24/72小时可达物资与缺口）、灾情报告与核查、保障标准、道路里程、受威胁人口",
 )
 
 
@@ -249,3 +258,77 @@ class Inspections(MethodView):
             "inspected_on": row.inspected_on,
             "note": row.note,
         }, status
+
+
+# -- the parameters the bureau edits ---------------------------------------------------------
+
+
+def _row(rows: list[dict[str, Any]], **match: Any) -> dict[str, Any]:
+    """The row a write just changed, as its list shows it."""
+    return next(row for row in rows if all(row[k] == v for k, v in match.items()))
+
+
+@blp.route("/standards")
+class Standards(MethodView):
+    @blp.response(200, StandardRowSchema(many=True))
+    def get(self) -> list[dict[str, Any]]:
+        """Every category's standard: the bureau's where it set one, else the default
+        (``is_default``), with the coverage target and the inspection and rotation rhythm."""
+        with read_session() as session:
+            return parameters.standard_rows(session)
+
+
+@blp.route("/standards/<category>")
+class Standard(MethodView):
+    @blp.arguments(StandardInputSchema)
+    @blp.response(200, StandardRowSchema)
+    def put(self, body: dict, category: str) -> dict[str, Any]:
+        """Set a category's standard (dispatchers and admins); the fields not given are
+        cleared. Scenarios, coverage and rotation use it from the next question on."""
+        category = path_text(category, "category", 32)
+        run(lambda uow: services.set_standard(uow, category, **body), "修改战备保障标准")
+        with read_session() as session:
+            return _row(parameters.standard_rows(session), category=category)
+
+
+@blp.route("/roads")
+class Roads(MethodView):
+    @blp.response(200, RoadRowSchema(many=True))
+    def get(self) -> list[dict[str, Any]]:
+        """The measured roads, depot to county seat and depot to township; a pair not listed
+        is estimated (straight line times the detour factor, at the truck speed)."""
+        with read_session() as session:
+            return parameters.road_rows(session)
+
+    @blp.arguments(RoadInputSchema)
+    @blp.response(200, RoadRowSchema)
+    def put(self, body: dict) -> dict[str, Any]:
+        """Record the road from a depot to exactly one of a county seat or a township
+        (dispatchers and admins): a new pair is added, a known one replaced."""
+        run(lambda uow: services.set_road(uow, **body), "修改道路里程")
+        place = {"county": body["county"]} if body["county"] else {"township": body["township"]}
+        with read_session() as session:
+            return _row(parameters.road_rows(session), depot=body["depot"], **place)
+
+
+@blp.route("/population-at-risk")
+class Risks(MethodView):
+    @blp.response(200, RiskRowSchema(many=True))
+    def get(self) -> list[dict[str, Any]]:
+        """Every active county with its population at risk (null where none is set: such a
+        county has no coverage target)."""
+        with read_session() as session:
+            return parameters.risk_rows(session)
+
+
+@blp.route("/population-at-risk/<county>")
+class Risk(MethodView):
+    @blp.arguments(RiskInputSchema)
+    @blp.response(200, RiskRowSchema)
+    def put(self, body: dict, county: str) -> dict[str, Any]:
+        """Set a county's population at risk (受威胁人口; dispatchers and admins)."""
+        county = path_text(county, "county", 12)
+        people = body["population_at_risk"]
+        run(lambda uow: services.set_population_at_risk(uow, county, people), "修改受威胁人口")
+        with read_session() as session:
+            return _row(parameters.risk_rows(session), county=county)

@@ -1,4 +1,6 @@
-"""Readiness on the command line: the scenario check, printed as one table per window."""
+"""Readiness on the command line: the scenario check, printed as one table per window;
+disaster figures, coverage and rotation; and the parameters the bureau edits (standards,
+road distances, population at risk), listed and set through the readiness services."""
 
 from __future__ import annotations
 
@@ -13,11 +15,13 @@ from relief_inventory.cli import DomainAwareGroup, admin_run, current_engine, ma
 from relief_inventory.cli.tables import render_table
 from relief_inventory.config import Settings
 from relief_inventory.db import open_session
-from relief_inventory.readiness import check, services, upkeep
+from relief_inventory.readiness import check, parameters, services, upkeep
 from relief_inventory.readiness.models import LOSS_SECTORS
 from relief_inventory.readiness.presets import NAMES
 from relief_inventory.readiness.queries import annual_figures
+from relief_inventory.readiness.standards import Basis
 from relief_inventory.readiness.travel import TravelSettings
+from relief_inventory.timeutil import format_local
 
 
 @main.group(cls=DomainAwareGroup)
@@ -269,3 +273,143 @@ def rotation_command(depot: str | None, draft: bool, fmt: str) -> None:
         for code in depots:
             plan = admin_run(lambda uow, c=code: upkeep.draft_plan(uow, depot=c), "编制轮换计划")
             click.echo(f"已编制轮换计划 {plan.number}（{code}）")
+
+
+# -- the parameters the bureau edits -----------------------------------------------------------
+
+FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+
+
+def _plain(value: Decimal | None) -> str:
+    return "—" if value is None else format(value.normalize(), "f")
+
+
+def _echo_rows(
+    rows: list[dict[str, Any]], fmt: str, headers: list[str], cells: Any, align: list[str]
+) -> None:
+    """A parameter list as JSON or as a table, one line per row (``cells(row)``)."""
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, default=str, indent=1))
+    else:
+        click.echo(render_table(headers, [cells(row) for row in rows], align))
+
+
+def _standard_cells(row: dict[str, Any]) -> list[str]:
+    return [
+        f"{row['category_name']}（{row['category']}）",
+        Basis.LABELS[row["basis"]],
+        f"{_plain(row['amount'])} {row['measure']}",
+        _plain(row["target_per_1000"]),
+        str(row["inspection_days"] or "—"),
+        str(row["rotation_days"] or "—"),
+        "默认" if row["is_default"] else format_local(row["updated_at"]),
+    ]
+
+
+STANDARD_HEADERS = ["类别", "依据", "标准", "每千人目标", "检测周期(天)", "轮换提前(天)", "设置"]
+
+
+@readiness.command("standards")
+@FORMAT
+def standards_command(fmt: str) -> None:
+    """Each category's standard per person, household or day (the default where the bureau
+    set none), its coverage target per 1,000 people at risk, inspection and rotation days."""
+    with open_session(current_engine()) as session:
+        rows = parameters.standard_rows(session)
+    _echo_rows(rows, fmt, STANDARD_HEADERS, _standard_cells, ["<", "<", ">", ">", ">", ">", "<"])
+
+
+@readiness.command("set-standard")
+@click.argument("category")
+@click.option("--basis", type=click.Choice(Basis.ALL), required=True)
+@click.option("--amount", required=True, help='Measures per person, household or day ("0.5").')
+@click.option("--measure", required=True, help="The unit of the need: 顶, kg, L, 床.")
+@click.option("--target-per-1000", default=None, help="Coverage target per 1,000 at risk.")
+@click.option("--inspection-days", type=int, default=None, help="Inspect every N days.")
+@click.option("--rotation-days", type=int, default=None, help="Rotate N days before expiry.")
+def set_standard_command(category: str, **fields: Any) -> None:
+    """Set a category's standard (the options not given are cleared)."""
+    admin_run(lambda uow: services.set_standard(uow, category, **fields), "修改战备保障标准")
+    with open_session(current_engine()) as session:
+        row = next(r for r in parameters.standard_rows(session) if r["category"] == category)
+    click.echo("已设置保障标准：")
+    click.echo(render_table(STANDARD_HEADERS, [_standard_cells(row)]))
+
+
+def _road_cells(row: dict[str, Any]) -> list[str]:
+    return [
+        f"{row['depot_name']}（{row['depot']}）",
+        f"{row['place_name']}（{row['county'] or row['township']}）",
+        _plain(row["km"]),
+        _plain(row["hours"]),
+        row["note"],
+    ]
+
+
+ROAD_HEADERS = ["仓库", "目的地", "里程(km)", "行车(h)", "备注"]
+
+
+@readiness.command("roads")
+@FORMAT
+def roads_command(fmt: str) -> None:
+    """The measured roads, depot to county seat and depot to township (a pair not listed is
+    estimated from the straight line)."""
+    with open_session(current_engine()) as session:
+        rows = parameters.road_rows(session)
+    _echo_rows(rows, fmt, ROAD_HEADERS, _road_cells, ["<", "<", ">", ">", "<"])
+
+
+@readiness.command("set-road")
+@click.option("--depot", required=True, help="Depot or stock point code, e.g. SB.")
+@click.option("--county", default=None, help="To this county seat, e.g. 532322 …")
+@click.option("--township", default=None, help="… or to this township, e.g. 532322102.")
+@click.option("--km", required=True, help='Road kilometres ("36").')
+@click.option("--hours", default=None, help="Driving hours (default: km at the truck speed).")
+@click.option("--note", default="", help="Why, e.g. 塌方绕行.")
+def set_road_command(depot: str, **fields: Any) -> None:
+    """Record the road from a depot to a county seat or a township."""
+    admin_run(lambda uow: services.set_road(uow, depot, **fields), "修改道路里程")
+    place = fields["county"] or fields["township"]
+    with open_session(current_engine()) as session:
+        row = next(
+            r
+            for r in parameters.road_rows(session)
+            if r["depot"] == depot and place in (r["county"], r["township"])
+        )
+    click.echo("已记录道路里程：")
+    click.echo(render_table(ROAD_HEADERS, [_road_cells(row)]))
+
+
+def _risk_cells(row: dict[str, Any]) -> list[str]:
+    people = row["population_at_risk"]
+    return [
+        f"{row['county_name']}（{row['county']}）",
+        "未设置" if people is None else f"{people:,}",
+        format_local(row["updated_at"]) or "—",
+    ]
+
+
+RISK_HEADERS = ["县市", "受威胁人口", "更新时间"]
+
+
+@readiness.command("population")
+@FORMAT
+def population_command(fmt: str) -> None:
+    """Each county's population at risk (受威胁人口), the base of its coverage target."""
+    with open_session(current_engine()) as session:
+        rows = parameters.risk_rows(session)
+    _echo_rows(rows, fmt, RISK_HEADERS, _risk_cells, ["<", ">", "<"])
+
+
+@readiness.command("set-population")
+@click.argument("county")
+@click.argument("population", type=int)
+def set_population_command(county: str, population: int) -> None:
+    """Set a county's population at risk."""
+    admin_run(
+        lambda uow: services.set_population_at_risk(uow, county, population), "修改受威胁人口"
+    )
+    with open_session(current_engine()) as session:
+        row = next(r for r in parameters.risk_rows(session) if r["county"] == county)
+    click.echo("已设置受威胁人口：")
+    click.echo(render_table(RISK_HEADERS, [_risk_cells(row)]))

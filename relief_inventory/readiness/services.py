@@ -3,7 +3,8 @@ into draft dispatch requests. The only code that writes the readiness tables."""
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -32,16 +33,17 @@ from relief_inventory.warehouse.services import county_by_code, depot_by_code, t
 
 MAX_KM = Decimal("5000")
 MAX_HOURS = Decimal("500")
+DECIMAL_TEXT = re.compile(r"[0-9]{1,12}(\.[0-9]{1,12})?")
 
 
 def _decimal(value: Any, field: str, *, places: int, maximum: Decimal, positive: bool) -> Decimal:
-    """A decimal given as text or integer (never a float: 0.1 is not exact)."""
+    """A decimal given as plain digits, an integer or a Decimal: never a float (0.1 is not
+    exact), and as text never ``"1e3"``, ``"+5"`` or ``"NaN"`` (not how a table is kept)."""
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         raise InvalidInput('须为数字文本，如 "12.5"', field=field)
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise InvalidInput('须为数字，如 "12.5"', field=field) from None
+    if isinstance(value, str) and not DECIMAL_TEXT.fullmatch(value.strip()):
+        raise InvalidInput('须为数字，如 "12.5"（不接受指数、正负号）', field=field)
+    number = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
     if not number.is_finite() or number.as_tuple().exponent < -places:  # type: ignore[operator]
         raise InvalidInput(f"须为最多 {places} 位小数的数字", field=field)
     if number < 0 or (positive and number == 0) or number > maximum:
@@ -65,8 +67,8 @@ def set_standard(
     require_role(uow.actor, Role.DISPATCHER)
     session = uow.session
     cat = session.scalar(select(Category).where(Category.code == category))
-    if cat is None:
-        raise InvalidInput(f"物资类别不存在：{str(category)[:32]}", field="category")
+    if cat is None or not cat.active:
+        raise InvalidInput(f"物资类别不存在或已停用：{str(category)[:32]}", field="category")
     if basis not in Basis.ALL:
         raise InvalidInput("须为 per_person、per_household 或 per_person_day", field="basis")
     if not isinstance(measure, str) or not 0 < len(measure.strip()) <= 16:
@@ -145,6 +147,27 @@ def set_road_distance(
     row.km, row.hours, row.note, row.updated_at = length, time, text, utcnow()
     session.flush()
     return row
+
+
+def set_road(
+    uow: UnitOfWork,
+    depot: str,
+    *,
+    county: str | None = None,
+    township: str | None = None,
+    km: Any,
+    hours: Any = None,
+    note: str = "",
+) -> RoadDistance | TownshipRoad:
+    """The measured road from a depot to exactly one place, a county seat or a township:
+    the one rule the API, the CLI and the back office share."""
+    if county is not None and township is not None:
+        raise InvalidInput("county 与 township 只能给出其一", field="township")
+    if county is None and township is None:
+        raise InvalidInput("须给出 county（县城）或 township（乡镇）之一", field="county")
+    if county is not None:
+        return set_road_distance(uow, depot, county, km=km, hours=hours, note=note)
+    return set_township_road(uow, depot, str(township), km=km, hours=hours, note=note)
 
 
 def set_township_road(
