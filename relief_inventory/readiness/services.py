@@ -38,6 +38,8 @@ def _decimal(value: Any, field: str, *, places: int, maximum: Decimal, positive:
     """A decimal given as text or integer (never a float: 0.1 is not exact)."""
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         raise InvalidInput('须为数字文本，如 "12.5"', field=field)
+    if isinstance(value, str) and not inputs.is_decimal_text(value.strip()):
+        raise InvalidInput('须为数字，如 "12.5"（不接受科学计数法、符号或空格）', field=field)
     try:
         number = Decimal(str(value).strip())
     except InvalidOperation:
