@@ -28,17 +28,26 @@ MOMENT_PATTERN = (
     "(Z|[+-][0-9]{2}:[0-9]{2})?$"
 )
 QUERY_INT_PATTERN = "^[0-9]{1,9}$"
+# A plain non-negative decimal as text (measures, km, hours): digits, optionally a point and
+# more digits; no sign, exponent, spaces or thousands separators ("1e3" is refused).
+DECIMAL_PATTERN = "^[0-9]{1,12}([.][0-9]{1,6})?$"
 QUERY_FLAGS = {"true": True, "false": False}
 
 _DATE = re.compile(DATE_PATTERN.strip("^$"))
 _QUERY_INT = re.compile(QUERY_INT_PATTERN.strip("^$"))
 _MOMENT = re.compile(MOMENT_PATTERN.strip("^$"))
+_DECIMAL = re.compile(DECIMAL_PATTERN.strip("^$"))
 
 DATE_MESSAGE = "日期格式须为 YYYY-MM-DD（如 2025-06-01）"
 FLAG_MESSAGE = "须为 JSON 布尔值 true 或 false"
 QUERY_FLAG_MESSAGE = "须为 true 或 false"
 INTEGER_MESSAGE = "须为 JSON 整数"
 QUERY_INT_MESSAGE = "须为不带符号的十进制整数"
+
+
+def is_decimal_text(value: str) -> bool:
+    """Whether the text is a plain decimal (``DECIMAL_PATTERN``)."""
+    return _DECIMAL.fullmatch(value) is not None
 
 
 def date_text(value: str) -> date | None:

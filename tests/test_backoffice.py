@@ -167,6 +167,7 @@ def test_every_string_marked_for_translation_has_its_english() -> None:
     from relief_inventory.allocation.models import DisasterType, RequestState, Urgency
     from relief_inventory.auth.actor import Role
     from relief_inventory.funds import models as funds
+    from relief_inventory.readiness.standards import Basis
     from relief_inventory.stock.models import DocKind, DocState, LotStatus
     from reports.catalog import LABELS
 
@@ -189,7 +190,7 @@ def test_every_string_marked_for_translation_has_its_english() -> None:
     }
     tables = (DocState, DocKind, LotStatus, RequestState, Urgency, DisasterType, Role)
     tables += (funds.ReleaseState, funds.Purpose, funds.FundLevel, funds.FundKind)
-    tables += (funds.ReversalTarget, funds.RequestState)
+    tables += (funds.ReversalTarget, funds.RequestState, Basis)
     labels = {text for table in tables for text in table.LABELS.values()} | set(LABELS.values())
     missing = sorted(text for text in marked | labels if not english.get(text))
     assert not missing, missing

@@ -28,6 +28,14 @@ GOOD = {
         ["ZX", "楚雄州救灾物资储备库", "532301", "prefecture", "25.04612", "101.51837", "永安大道"],
         ["SB", "双柏县救灾物资储备库", "532322", "county", "24.68841", "101.63572", ""],
     ],
+    "townships": [
+        ["code", "name", "county", "lat", "lon", "high_risk"],
+        ["532322102", "大庄镇", "532322", "24.66300", "101.50200", "1"],
+    ],
+    "points": [
+        ["code", "name", "parent", "township", "keeper_name"],
+        ["SBDZ", "双柏县大庄镇救灾物资预置点", "SB", "532322102", "大庄镇民政助理员"],
+    ],
     "items": [
         ["code", "name", "category", "unit", "unit_value", "shelf_life_days", "reusable"],
         ["TENT-12", "12平方米单帐篷", "TENT", "顶", "1450.00", "", "1"],
@@ -36,6 +44,7 @@ GOOD = {
     "users": [
         ["username", "display_name", "grants"],
         ["zhang_keeper", "张保管", "keeper:ZX keeper:SB"],
+        ["wang_point", "王预置", "keeper:SBDZ"],
         ["li_finance", "李会计", "finance"],
     ],
 }
@@ -71,10 +80,12 @@ def test_csv_import_goes_through_the_services_and_the_audit(engine, db_url, tmp_
     result = cli(db_url, "import", *write_csvs(tmp_path, GOOD))
     assert result.exit_code == 0, result.output
     assert "储备库 2" in result.output and "relief user password" in result.output
-    assert counts(engine) == (before[0] + 2, before[1] + 2, before[2] + 2, before[3] + 2)
+    assert counts(engine) == (before[0] + 2, before[1] + 3, before[2] + 2, before[3] + 3)
     with open_session(engine) as session:
         item = session.scalar(select(Item).where(Item.code == "RICE-10"))
         assert (item.shelf_life_days, item.reusable, str(item.unit_value)) == (365, False, "65.00")
+        point = session.scalar(select(Depot).where(Depot.code == "SBDZ"))
+        assert point.is_point and str(point.lat) == "24.66300"  # at its township
     assert cli(db_url, "check").exit_code == 0
     verified = cli(db_url, "audit", "verify")
     assert verified.exit_code == 0, verified.output

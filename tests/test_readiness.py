@@ -303,6 +303,67 @@ def test_back_office_scenario_filing_and_coverage_transfer(world, app, engine):
     assert "储备覆盖" not in requester.get("/").text and "储备覆盖" in keeper.get("/").text
 
 
+def test_back_office_parameters_edited_by_dispatchers_only(world, app, engine):
+    from tests.backoffice_tools import csrf_token, login
+
+    dispatcher = app.test_client()
+    login(dispatcher, "dispatcher")
+    page = dispatcher.get("/readiness/parameters")
+    assert page.status_code == 200 and 'id="road-form"' in page.text
+    assert "（默认）" in page.text  # TENT has no row yet: the default standard
+    token = csrf_token(page.text)
+    saved = dispatcher.post(
+        "/readiness/parameters/road",
+        data={"csrf_token": token, "depot": "ZX", "county": "532322", "km": "66", "hours": "1.3"},
+    )
+    assert saved.status_code == 302
+    dispatcher.post(
+        "/readiness/parameters/standard",
+        data={
+            "csrf_token": token,
+            "category": "TENT",
+            "basis": "per_household",
+            "amount": "1",
+            "measure": "顶",
+            "target_per_1000": "80",
+            "inspection_days": "90",
+            "rotation_days": "",
+        },
+    )
+    dispatcher.post(
+        "/readiness/parameters/risk",
+        data={"csrf_token": token, "county": "532322", "population_at_risk": "12000"},
+    )
+    bad = dispatcher.post(
+        "/readiness/parameters/road",
+        data={"csrf_token": token, "depot": "ZX", "county": "532322", "km": "1e3"},
+        follow_redirects=True,
+    )
+    assert "km" in bad.text  # the service's refusal, named, on the page
+    with open_session(engine) as session:
+        from relief_inventory.readiness import parameters
+
+        roads = parameters.road_rows(session)
+        standards = {r["category"]: r for r in parameters.standard_rows(session)}
+        risks = {r["county"]: r["population_at_risk"] for r in parameters.risk_rows(session)}
+    assert [(r["depot"], str(r["km"]), str(r["hours"])) for r in roads] == [("ZX", "66.0", "1.3")]
+    assert standards["TENT"]["is_default"] is False and standards["TENT"]["inspection_days"] == 90
+    assert risks["532322"] == 12000
+    assert scenario(engine, county="532322", relocated=400, days=2)["sources"]  # still runs
+    keeper = app.test_client()
+    login(keeper, "keeper_zx")
+    shown = keeper.get("/readiness/parameters")
+    assert shown.status_code == 200 and 'id="road-form"' not in shown.text
+    keeper.post(
+        "/readiness/parameters/risk",
+        data={"csrf_token": csrf_token(shown.text), "county": "532322", "population_at_risk": "1"},
+    )
+    with open_session(engine) as session:
+        assert {r["county"]: r["population_at_risk"] for r in parameters.risk_rows(session)}[
+            "532322"
+        ] == 12000  # the service refused the keeper
+
+
 def test_rotation_plan_worked_through(world, engine, client):
     from datetime import timedelta
 

@@ -1,6 +1,7 @@
 """Readiness screens (战备): the scenario check with a table per window and a chart, filing
 its plan as a draft dispatch request; coverage per county with the suggested
-pre-positioning transfer as a button. Reads through ``readiness.check``; writes through the
+pre-positioning transfer as a button; the bureau's parameters (standards, measured roads,
+population at risk), edited by dispatchers. Reads through ``readiness.check``; writes through the
 readiness and stock services."""
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from relief_inventory.admin.base import OfficeAccess, OfficeView, read_session, 
 from relief_inventory.admin.login import current_actor
 from relief_inventory.auth.actor import Role
 from relief_inventory.errors import DomainError
-from relief_inventory.readiness import check, services, upkeep
+from relief_inventory.readiness import check, parameters, services, upkeep
 from relief_inventory.readiness.presets import NAMES, PRESETS, WORST_2024
+from relief_inventory.readiness.standards import Basis
 from relief_inventory.readiness.travel import TravelSettings
 from relief_inventory.stock import services as stock
 from relief_inventory.warehouse.models import County, Depot, Township
@@ -215,3 +217,79 @@ class ReadinessView(OfficeView):
             done=_l("已登记完成"),
         )
         return redirect(url_for(".plan", number=number))
+
+    # -- the bureau's parameters ---------------------------------------------------------
+
+    @expose("/parameters")
+    def parameters(self):  # type: ignore[no-untyped-def]
+        """Standards, measured roads and population at risk; dispatchers edit them."""
+        actor = current_actor()
+        counties, townships, depots = self._choices()
+        with read_session() as session:
+            standards = parameters.standard_rows(session)
+            roads = parameters.road_rows(session)
+            risks = parameters.risk_rows(session)
+        return self.render(
+            "backoffice/readiness_parameters.html",
+            standards=standards,
+            roads=roads,
+            risks=risks,
+            bases=[(key, label) for key, label in Basis.LABELS.items()],
+            counties=counties,
+            townships=townships,
+            depots=depots,
+            may_edit=actor.is_admin or actor.has(Role.DISPATCHER),
+        )
+
+    @expose("/parameters/standard", methods=("POST",))
+    def set_standard(self):  # type: ignore[no-untyped-def]
+        form = request.form
+        try_service(
+            lambda uow: services.set_standard(
+                uow,
+                form.get("category", ""),
+                basis=form.get("basis", ""),
+                amount=form.get("amount", ""),
+                measure=form.get("measure", ""),
+                target_per_1000=form.get("target_per_1000") or None,
+                inspection_days=_int(form.get("inspection_days")),
+                rotation_days=_int(form.get("rotation_days")),
+            ),
+            what="设置保障标准",
+            done=_l("保障标准已保存"),
+        )
+        return redirect(url_for(".parameters"))
+
+    @expose("/parameters/road", methods=("POST",))
+    def set_road(self):  # type: ignore[no-untyped-def]
+        """A road to a township when one is chosen, else to the county seat."""
+        form = request.form
+        township = form.get("township") or ""
+        measured = {
+            "km": form.get("km", ""),
+            "hours": form.get("hours") or None,
+            "note": form.get("note", ""),
+        }
+        depot = form.get("depot", "")
+        try_service(
+            lambda uow: (
+                services.set_township_road(uow, depot, township, **measured)
+                if township
+                else services.set_road_distance(uow, depot, form.get("county", ""), **measured)
+            ),
+            what="设置道路里程",
+            done=_l("道路里程已保存"),
+        )
+        return redirect(url_for(".parameters"))
+
+    @expose("/parameters/risk", methods=("POST",))
+    def set_risk(self):  # type: ignore[no-untyped-def]
+        form = request.form
+        try_service(
+            lambda uow: services.set_population_at_risk(
+                uow, form.get("county", ""), _int(form.get("population_at_risk"))
+            ),
+            what="设置受威胁人口",
+            done=_l("受威胁人口已保存"),
+        )
+        return redirect(url_for(".parameters"))

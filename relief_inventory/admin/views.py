@@ -52,7 +52,11 @@ def _register(admin: Admin, session: scoped_session) -> None:
             name=_l("情景推演"), endpoint="readiness_office", url="/readiness", category=READINESS
         )
     )
-    for name, endpoint in ((_l("储备覆盖"), "coverage"), (_l("检测与轮换"), "rotation")):
+    for name, endpoint in (
+        (_l("储备覆盖"), "coverage"),
+        (_l("检测与轮换"), "rotation"),
+        (_l("战备参数"), "parameters"),
+    ):
         admin.add_menu_item(
             readiness.ReadinessLink(name=name, endpoint=f"readiness_office.{endpoint}"),
             target_category=READINESS,

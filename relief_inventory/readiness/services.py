@@ -3,8 +3,7 @@ into draft dispatch requests. The only code that writes the readiness tables."""
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import select
@@ -33,17 +32,18 @@ from relief_inventory.warehouse.services import county_by_code, depot_by_code, t
 
 MAX_KM = Decimal("5000")
 MAX_HOURS = Decimal("500")
-DECIMAL_TEXT = re.compile(r"[0-9]{1,12}(\.[0-9]{1,12})?")
 
 
 def _decimal(value: Any, field: str, *, places: int, maximum: Decimal, positive: bool) -> Decimal:
-    """A decimal given as plain digits, an integer or a Decimal: never a float (0.1 is not
-    exact), and as text never ``"1e3"``, ``"+5"`` or ``"NaN"`` (not how a table is kept)."""
+    """A decimal given as text or integer (never a float: 0.1 is not exact)."""
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         raise InvalidInput('须为数字文本，如 "12.5"', field=field)
-    if isinstance(value, str) and not DECIMAL_TEXT.fullmatch(value.strip()):
-        raise InvalidInput('须为数字，如 "12.5"（不接受指数、正负号）', field=field)
-    number = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
+    if isinstance(value, str) and not inputs.is_decimal_text(value.strip()):
+        raise InvalidInput('须为数字，如 "12.5"（不接受科学计数法、符号或空格）', field=field)
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise InvalidInput('须为数字，如 "12.5"', field=field) from None
     if not number.is_finite() or number.as_tuple().exponent < -places:  # type: ignore[operator]
         raise InvalidInput(f"须为最多 {places} 位小数的数字", field=field)
     if number < 0 or (positive and number == 0) or number > maximum:
