@@ -130,7 +130,7 @@ def test_set_and_read_back_and_the_scenario_follows(world, client, engine):
 def test_refusals_name_the_field_and_change_nothing(world, client):
     dispatcher = bearer(world, "dispatcher")
     road = {"depot": "ZX", "county": "532322", "km": "180"}
-    for who in ("requester_sb", "keeper_sb", "finance"):
+    for who in ("requester_sb", "keeper_sb", "finance", "auditor"):
         headers = bearer(world, who)
         assert put(client, "roads", road, headers).status_code == 403
         assert (
