@@ -270,12 +270,10 @@ class ReadinessView(OfficeView):
             "hours": form.get("hours") or None,
             "note": form.get("note", ""),
         }
-        depot = form.get("depot", "")
+        county = None if township else form.get("county", "")
         try_service(
-            lambda uow: (
-                services.set_township_road(uow, depot, township, **measured)
-                if township
-                else services.set_road_distance(uow, depot, form.get("county", ""), **measured)
+            lambda uow: services.set_road(
+                uow, form.get("depot", ""), county=county, township=township or None, **measured
             ),
             what="设置道路里程",
             done=_l("道路里程已保存"),
