@@ -95,6 +95,10 @@ def test_a_point_hangs_below_a_county_depot_of_its_township(world):
         with pytest.raises(InvalidInput) as refused:
             warehouse.create_township(uow, "532301101", "x", "532322", "24", "101")
         assert refused.value.field == "code"  # a township code begins with its county's
+        for lat in ("2.5e1", "25,1", 25.1):  # no exponent, separator or float
+            with pytest.raises(InvalidInput) as refused:
+                warehouse.create_township(uow, "532322109", "x", "532322", lat, "101")
+            assert refused.value.field == "lat"
     with Session(world.engine) as session:
         point = session.scalar(select(Depot).where(Depot.code == "SBDZ"))
         assert point.is_point and point.level == "county"  # it holds its county's reserve

@@ -3,6 +3,7 @@ writes them."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -35,9 +36,19 @@ VIRTUAL_LOCATIONS = {
 }
 
 
+COORDINATE_TEXT = re.compile(r"-?[0-9]{1,3}([.][0-9]{1,10})?")
+
+
 def _coordinate(value: object, field: str, limit: int) -> Decimal:
+    """Degrees as decimal text (or an exact Decimal/integer): no float, no exponent."""
+    if isinstance(value, str):
+        value = value.strip()
+        if not COORDINATE_TEXT.fullmatch(value):
+            raise InvalidInput("坐标须为十进制数字，如 25.03", field=field)
+    elif isinstance(value, bool) or not isinstance(value, int | Decimal):
+        raise InvalidInput("坐标须为十进制数字，如 25.03", field=field)
     try:
-        number = Decimal(str(value))
+        number = Decimal(value)
     except (InvalidOperation, ValueError):
         raise InvalidInput("坐标格式不正确", field=field) from None
     if not number.is_finite() or abs(number) > limit:
