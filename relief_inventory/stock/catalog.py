@@ -11,7 +11,7 @@ from relief_inventory.auth.actor import Role
 from relief_inventory.auth.policy import require_role
 from relief_inventory.db import once_per_session
 from relief_inventory.errors import Conflict, InvalidInput, NotFound
-from relief_inventory.master_active import switch_active
+from relief_inventory.master_active import master_record, switch_active
 from relief_inventory.money import parse_amount
 from relief_inventory.stock.lines import text as parse_text
 from relief_inventory.stock.models import Category, Item, Owner, OwnerLevel, Tracking
@@ -138,17 +138,9 @@ def create_owner(
 # -- keeping master data current (the back office's forms; admins only, audited) ----------
 
 
-def _master(session: Session, model: type[T], code: object, what: str) -> T:
-    """A category or item by code, active or not (master data can be re-enabled)."""
-    found = _by_code(session, model, code)
-    if found is None:
-        raise NotFound(f"{what}不存在：{code}", field="code")
-    return found
-
-
 def update_category(uow: UnitOfWork, code: str, *, name: object, sort_order: object) -> Category:
     require_role(uow.actor, Role.ADMIN)
-    category = _master(uow.session, Category, code, "类别")
+    category = master_record(uow.session, Category, code, "类别")
     category.name = parse_text(name, "name", max_length=64, required=True)
     if (
         isinstance(sort_order, bool)
@@ -164,7 +156,7 @@ def update_category(uow: UnitOfWork, code: str, *, name: object, sort_order: obj
 def set_category_active(uow: UnitOfWork, code: str, active: bool) -> Category:
     """A category with active items stays active (deactivate the items first)."""
     require_role(uow.actor, Role.ADMIN)
-    category = _master(uow.session, Category, code, "类别")
+    category = master_record(uow.session, Category, code, "类别")
     return switch_active(
         uow,
         category,
@@ -191,7 +183,7 @@ def update_item(
     """Correct an item's name, specification, unit value, shelf life or reusability. Its
     code, unit and tracking stay: the ledger counts in them."""
     require_role(uow.actor, Role.ADMIN)
-    item = _master(uow.session, Item, code, "物资")
+    item = master_record(uow.session, Item, code, "物资")
     item.name = parse_text(name, "name", max_length=128, required=True)
     item.specification = parse_text(specification, "specification", max_length=255)
     item.unit_value = parse_amount(unit_value, "unit_value", allow_zero=True)
@@ -214,7 +206,7 @@ def set_item_active(uow: UnitOfWork, code: str, active: bool) -> Item:
     from relief_inventory.stock.models import Quant
 
     require_role(uow.actor, Role.ADMIN)
-    item = _master(uow.session, Item, code, "物资")
+    item = master_record(uow.session, Item, code, "物资")
     return switch_active(
         uow,
         item,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,7 +13,7 @@ from relief_inventory.auth.actor import Role
 from relief_inventory.auth.policy import require_role
 from relief_inventory.db import once_per_session
 from relief_inventory.errors import Conflict, InvalidInput, NotFound
-from relief_inventory.master_active import switch_active
+from relief_inventory.master_active import master_record, switch_active
 from relief_inventory.uow import UnitOfWork
 from relief_inventory.warehouse.models import (
     County,
@@ -299,14 +298,6 @@ def create_point(
 # -- keeping master data current (the back office's forms; admins only, audited) ----------
 
 
-def _any(session: Session, model: type, code: str, what: str) -> Any:
-    """A county or depot by code, active or not (master data can be re-enabled)."""
-    row = session.scalar(select(model).where(model.code == code))  # type: ignore[attr-defined]
-    if row is None:
-        raise NotFound(f"{what}不存在：{code}", field="code")
-    return row
-
-
 def _name(value: object, field: str, max_length: int) -> str:
     text = value.strip() if isinstance(value, str) else ""
     if not text or len(text) > max_length or "\x00" in text:
@@ -324,7 +315,7 @@ def _optional_text(value: object, field: str, max_length: int) -> str:
 def update_county(uow: UnitOfWork, code: str, *, name: object, lat: object, lon: object) -> County:
     """Correct a county's name or seat coordinates (the allocator's distances)."""
     require_role(uow.actor, Role.ADMIN)
-    county = _any(uow.session, County, code, "县市")
+    county = master_record(uow.session, County, code, "县市")
     county.name = _name(name, "name", 64)
     county.lat = _coordinate(lat, "lat", 90)
     county.lon = _coordinate(lon, "lon", 180)
@@ -335,7 +326,7 @@ def update_county(uow: UnitOfWork, code: str, *, name: object, lat: object, lon:
 def set_county_active(uow: UnitOfWork, code: str, active: bool) -> County:
     """A county with active depots stays active (deactivate the depots first)."""
     require_role(uow.actor, Role.ADMIN)
-    county = _any(uow.session, County, code, "县市")
+    county = master_record(uow.session, County, code, "县市")
     return switch_active(
         uow,
         county,
@@ -362,7 +353,7 @@ def update_depot(
 ) -> Depot:
     """Correct a depot's name, address, keeper or coordinates; its code and county stay."""
     require_role(uow.actor, Role.ADMIN)
-    depot = _any(uow.session, Depot, code, "仓库")
+    depot = master_record(uow.session, Depot, code, "仓库")
     depot.name = _name(name, "name", 128)
     depot.address = _optional_text(address, "address", 255)
     depot.keeper_name = _optional_text(keeper_name, "keeper_name", 64)
@@ -380,7 +371,7 @@ def set_depot_active(uow: UnitOfWork, code: str, active: bool) -> Depot:
     from relief_inventory.stock.models import Quant  # the ledger sits above the warehouse
 
     require_role(uow.actor, Role.ADMIN)
-    depot = _any(uow.session, Depot, code, "仓库")
+    depot = master_record(uow.session, Depot, code, "仓库")
     return switch_active(
         uow,
         depot,
@@ -411,7 +402,7 @@ def update_township(
 ) -> Township:
     """Correct a township's name or coordinates (the scenario's place), or its risk mark."""
     require_role(uow.actor, Role.ADMIN)
-    township = _any(uow.session, Township, code, "乡镇")
+    township = master_record(uow.session, Township, code, "乡镇")
     if high_risk is not True and high_risk is not False:
         raise InvalidInput("须为 true 或 false", field="high_risk")
     township.name = _name(name, "name", 64)
@@ -425,7 +416,7 @@ def update_township(
 def set_township_active(uow: UnitOfWork, code: str, active: bool) -> Township:
     """A township served by an active stock point stays active (deactivate the point first)."""
     require_role(uow.actor, Role.ADMIN)
-    township = _any(uow.session, Township, code, "乡镇")
+    township = master_record(uow.session, Township, code, "乡镇")
     return switch_active(
         uow,
         township,
